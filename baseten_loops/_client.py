@@ -1,0 +1,152 @@
+"""The entry point: :class:`LoopsClient` wires configuration, the session and the resources."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from types import TracebackType
+
+import aiohttp
+
+from ._exceptions import ConfigurationError
+from ._retry import RetryPolicy
+from ._samplers import SamplersResource
+from ._sansio import check_base_url
+from ._session import ClientStats, HTTPSession
+
+__all__ = ["DEFAULT_BASE_URL", "LoopsClient"]
+
+DEFAULT_BASE_URL = "https://api.baseten.co"
+_AUTH_SCHEMES = ("Bearer", "Api-Key")
+
+
+class LoopsClient:
+    """Async client for Baseten's Loops management API.
+
+    Use it as an async context manager (or call :meth:`close`)::
+
+        async with LoopsClient() as client:  # key from BASETEN_API_KEY
+            sampler = await client.samplers.get("abc123")
+
+    Args:
+        api_key: The Baseten API key. Default: the ``BASETEN_API_KEY`` environment variable;
+            with neither, :class:`ConfigurationError` is raised before any request.
+        base_url: The API's root. Default: ``BASETEN_BASE_URL`` if set, else
+            ``https://api.baseten.co``. Plain ``http://`` is refused except for loopback hosts.
+        auth_scheme: ``"Bearer"`` (default) or ``"Api-Key"``; both are accepted by Baseten.
+        timeout: Seconds one attempt may take, connect to last byte (default 30). Finite by
+            default: a hung connection never hangs your service.
+        retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, total deadline,
+            retry budget).
+        session: An ``aiohttp.ClientSession`` to use. It is never closed by this client.
+            Without one, the client creates its own inside the running loop on first use,
+            reuses it for every request (keep-alive), and closes it on :meth:`close`.
+        max_connections: Size of the connection pool of the client's own session (default
+            100). Bulk calls never exceed their ``concurrency``; keep this at least as large.
+        max_response_bytes: Largest response body read (default 1 MiB); a larger one fails
+            with :class:`ResponseTooLargeError` instead of being buffered.
+        trace_configs: ``aiohttp.TraceConfig`` objects for the client's own session, to
+            observe every request (see the aiohttp client tracing docs).
+
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        auth_scheme: str = "Bearer",
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        max_connections: int = 100,
+        max_response_bytes: int = 1024 * 1024,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        if api_key is None:
+            api_key = os.environ.get("BASETEN_API_KEY")
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise ConfigurationError(
+                "no Baseten API key: set the BASETEN_API_KEY environment variable "
+                "or pass api_key=... to LoopsClient"
+            )
+        api_key = api_key.strip()
+        if not api_key.isprintable() or " " in api_key:
+            # Never echo the key itself, not even in this message.
+            raise ConfigurationError(
+                "the API key contains spaces or control characters; check BASETEN_API_KEY"
+            )
+        if auth_scheme not in _AUTH_SCHEMES:
+            raise ConfigurationError(
+                f"auth_scheme must be one of {_AUTH_SCHEMES}, got {auth_scheme!r}"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
+        if type(max_connections) is not int or max_connections < 1:
+            raise ConfigurationError(
+                f"max_connections must be an int >= 1, got {max_connections!r}"
+            )
+        if type(max_response_bytes) is not int or max_response_bytes < 1:
+            raise ConfigurationError(
+                f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}"
+            )
+        if retry is None:
+            retry = RetryPolicy()
+        elif not isinstance(retry, RetryPolicy):
+            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if base_url is None:
+            base_url = os.environ.get("BASETEN_BASE_URL") or DEFAULT_BASE_URL
+        self._http = HTTPSession(
+            api_key=api_key,
+            auth_scheme=auth_scheme,
+            base_url=check_base_url(base_url),
+            timeout=float(timeout),
+            retry=retry,
+            session=session,
+            max_connections=max_connections,
+            max_response_bytes=max_response_bytes,
+            trace_configs=trace_configs,
+        )
+        self._auth_scheme = auth_scheme
+        #: Sampler lookups: ``get``, ``get_many``, ``iter_many``, ``wait_until_active``.
+        self.samplers = SamplersResource(self._http)
+
+    @property
+    def base_url(self) -> str:
+        """The API root requests go to, without a trailing slash."""
+        return self._http.base_url
+
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy in force."""
+        return self._http.retry
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters so far: requests sent, retries made and denied, retry budget left."""
+        return self._http.stats
+
+    async def close(self) -> None:
+        """Close the client's own HTTP session (a session you passed in stays open)."""
+        await self._http.close()
+
+    async def __aenter__(self) -> LoopsClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        # The key is never shown, not even in part.
+        return (
+            f"LoopsClient(base_url={self.base_url!r}, auth_scheme={self._auth_scheme!r}, "
+            f"api_key='***', timeout={self._http.timeout!r})"
+        )

@@ -1,0 +1,180 @@
+"""Where JSON becomes a :class:`Sampler`: one strict cattrs converter owned by this library.
+
+cattrs coerces primitives by default (``str(12345)`` would pass as an id, ``str(None)`` as a
+URL); every primitive hook here checks the type instead. All hooks are registered in this one
+module, and every failure becomes a :class:`ResponseValidationError` naming the field path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from ._exceptions import ResponseValidationError
+from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
+
+__all__ = ["parse_datetime", "parse_sampler_response", "structure_sampler"]
+
+# RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
+# fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here).
+_DATETIME_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+)
+_UTC = timezone.utc
+T = TypeVar("T")
+_STATUS_BY_VALUE: dict[str, DeploymentStatus] = {s.value: s for s in DeploymentStatus}
+
+
+def parse_datetime(value: str) -> datetime:
+    """Parse an ISO 8601 / RFC 3339 timestamp that carries a timezone.
+
+    Accepts ``Z`` or ``±HH:MM`` (or ``±HHMM``) offsets and 0 to 9 fractional digits (truncated
+    to microseconds). Raises ``ValueError`` for naive or malformed timestamps.
+    """
+    match = _DATETIME_RE.fullmatch(value)
+    if match is None:
+        if _DATETIME_RE.fullmatch(value + "Z"):
+            raise ValueError(f"timestamp {value!r} has no timezone offset")
+        raise ValueError(f"{value!r} is not an ISO 8601 timestamp with a timezone")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    if zulu:
+        tz = _UTC
+    else:
+        hours, minutes = int(off_h), int(off_m)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"timestamp {value!r} has an impossible offset")
+        delta = timedelta(hours=hours, minutes=minutes)
+        tz = _UTC if not delta else timezone(-delta if sign == "-" else delta)
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
+        )
+    except ValueError as exc:  # day 31 of February and the like
+        raise ValueError(f"timestamp {value!r}: {exc}") from None
+
+
+def _type_name(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _strict_str(value: Any, _: object) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _strict_int(value: Any, _: object) -> int:
+    if type(value) is not int:  # bool is an int subclass; refuse it too
+        raise TypeError(f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _datetime_hook(value: Any, _: object) -> datetime:
+    return parse_datetime(_strict_str(value, None))
+
+
+def _status_name_hook(value: Any, _: object) -> DeploymentStatus | str:
+    name = _strict_str(value, None)
+    # An unknown status stays a plain string: new statuses must never fail a lookup.
+    return _STATUS_BY_VALUE.get(name, name)
+
+
+def _make_converter() -> cattrs.Converter:
+    converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+    converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(datetime, _datetime_hook)
+    converter.register_structure_hook(DeploymentStatus | str, _status_name_hook)
+    # Generate the class hooks once, here, so structuring never falls back to introspection.
+    for cls in (SamplerStatus, User, InstanceType, Sampler):
+        converter.register_structure_hook(
+            cls, _objects_only(converter.gen_structure_attrs_fromdict(cls))
+        )
+    return converter
+
+
+def _objects_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]:
+    """Refuse non-objects before cattrs' generated code sees them.
+
+    Without this, ``"user": "bob"`` would structure as ``User()`` (``"email" in "bob"`` is
+    merely False) and a list would fail with a confusing subscript error.
+    """
+
+    def structure_object(value: Any, cls: Any) -> T:
+        if type(value) is not dict:
+            raise TypeError(f"expected an object, got {_type_name(value)}")
+        return structure(value, cls)
+
+    return structure_object
+
+
+_CONVERTER = _make_converter()
+_structure_sampler = _CONVERTER.get_structure_hook(Sampler)
+
+
+def _describe(exc: BaseException) -> tuple[str, ...]:
+    """Turn a cattrs error tree into ``path: description`` lines."""
+    if not isinstance(exc, ClassValidationError | IterableValidationError):
+        return (f"{exc}",)
+    lines = []
+    for line in cattrs.transform_error(exc, path="", format_exception=_format_leaf):
+        description, _, path = line.rpartition(" @ ")
+        lines.append(f"{path.lstrip('.') or '(body)'}: {description}")
+    return tuple(lines)
+
+
+def _format_leaf(exc: BaseException, _type: type | None) -> str:
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ForbiddenExtraKeysError):  # pragma: no cover - extra keys are allowed
+        return f"unexpected fields {sorted(exc.extra_fields)}"
+    if isinstance(exc, TypeError | ValueError) and str(exc):
+        return str(exc)
+    return f"invalid value ({type(exc).__name__})"
+
+
+def _fail(errors: tuple[str, ...]) -> ResponseValidationError:
+    summary = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
+    return ResponseValidationError(f"invalid sampler response: {summary}", errors=errors)
+
+
+def structure_sampler(data: Any, *, path: str = "sampler") -> Sampler:
+    """Structure one sampler object (already decoded JSON) into a :class:`Sampler`.
+
+    Raises :class:`ResponseValidationError` naming each failing field as ``path.field``.
+    """
+    if type(data) is not dict:
+        raise _fail((f"{path}: expected an object, got {_type_name(data)}",))
+    try:
+        return _structure_sampler(data, Sampler)  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise _fail(tuple(f"{path}.{line}" for line in _describe(exc))) from None
+
+
+def parse_sampler_response(body: bytes) -> Sampler:
+    """Parse the body of ``GET /v1/loops/samplers/{id}`` (``{"sampler": {...}}``).
+
+    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON, is not an object,
+    or does not match the schema; the message names the failing field path.
+    """
+    try:
+        text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
+    except UnicodeDecodeError as exc:
+        raise _fail((f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})",)) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise _fail((f"(body): not valid JSON ({exc})",)) from None
+    if type(data) is not dict:
+        raise _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
+    if "sampler" not in data:
+        raise _fail(("sampler: required field missing",))
+    return structure_sampler(data["sampler"])

@@ -1,0 +1,198 @@
+"""Every exception this library raises, as one tree. Read top to bottom to pick what to catch.
+
+::
+
+    LoopsError
+    ├── ConfigurationError (also ValueError)   bad api key / base URL / options
+    ├── InvalidSamplerIdError (also ValueError) an id that cannot name one sampler
+    │   └── SamplerIdTypeError (also TypeError)  an id that is not a str
+    ├── APIConnectionError                     the request did not get an HTTP answer
+    │   └── APITimeoutError (also TimeoutError)
+    ├── APIStatusError                         the server answered with a non-2xx status
+    │   ├── BadRequestError            400
+    │   ├── AuthenticationError        401
+    │   ├── PermissionDeniedError      403
+    │   ├── NotFoundError              404
+    │   ├── ConflictError              409
+    │   ├── UnprocessableEntityError   422
+    │   ├── RateLimitError             429
+    │   └── InternalServerError        5xx
+    ├── ResponseValidationError                a 2xx body that is not a valid sampler
+    │   └── ResponseTooLargeError              ... or is larger than the client reads
+    ├── SamplerFailedError                     wait_until_active saw a failed status
+    └── WaitTimeoutError (also TimeoutError)   wait_until_active ran out of time
+
+No message in this tree ever contains the API key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import Sampler
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "InternalServerError",
+    "InvalidSamplerIdError",
+    "LoopsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
+    "SamplerFailedError",
+    "SamplerIdTypeError",
+    "UnprocessableEntityError",
+    "WaitTimeoutError",
+]
+
+
+class LoopsError(Exception):
+    """Base of every error this library raises: ``except LoopsError`` catches them all."""
+
+
+class ConfigurationError(LoopsError, ValueError):
+    """The client cannot be built as asked: no API key, an unsafe base URL, a bad option.
+
+    Raised by ``LoopsClient(...)`` before any request is made.
+    """
+
+
+class InvalidSamplerIdError(LoopsError, ValueError):
+    """A sampler id that cannot name exactly one sampler (empty, ``..``, contains ``/``, ...).
+
+    Raised before any I/O. In bulk calls it fails only its own slot.
+    """
+
+
+class SamplerIdTypeError(InvalidSamplerIdError, TypeError):
+    """A sampler id that is not a ``str`` (``None``, ``bytes``, an ``int`` ...)."""
+
+
+class APIConnectionError(LoopsError):
+    """No HTTP answer was received: DNS, refused or reset connection, TLS failure, timeout.
+
+    Retried (except TLS/certificate failures) up to ``RetryPolicy.max_attempts``.
+    """
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
+    """An attempt took longer than ``timeout``, or the call ran past ``RetryPolicy.deadline``."""
+
+
+class APIStatusError(LoopsError):
+    """The server answered with a status other than 2xx (including 3xx: redirects are refused).
+
+    Attributes:
+        status_code: The HTTP status.
+        request_id: The response's request-id header (``x-request-id`` and kin), if any.
+        server_message: The ``message`` (or ``error``/``detail``) of a JSON error body, if any.
+        body_excerpt: The first few hundred characters of the body, for diagnosis.
+        retry_after: The server's Retry-After in seconds, if it sent a usable one.
+
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        server_message: str | None = None,
+        body_excerpt: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.server_message = server_message
+        self.body_excerpt = body_excerpt
+        self.retry_after = retry_after
+
+
+class BadRequestError(APIStatusError):
+    """400: the server rejected the request as malformed."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing, wrong or revoked. Check ``BASETEN_API_KEY``."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key lacks the scope, or the sampler is outside the key's workspace."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no sampler with this id (as far as this key can see)."""
+
+
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the server understood the request but refused its content."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. Retried, honouring Retry-After up to ``max_retry_after``."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server or a proxy in front of it failed. 500/502/503/504 are retried."""
+
+
+class ResponseValidationError(LoopsError):
+    """A 2xx response whose body is not JSON or does not match the sampler schema.
+
+    The message names the failing field path, e.g. ``sampler.created_at: ...``. Never retried:
+    asking again would get the same body.
+
+    Attributes:
+        errors: One line per problem found, each ``path: description``.
+
+    """
+
+    def __init__(self, message: str, *, errors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class ResponseTooLargeError(ResponseValidationError):
+    """The body is larger than the client is willing to read (``max_response_bytes``)."""
+
+
+class SamplerFailedError(LoopsError):
+    """``wait_until_active`` saw a status from which the sampler will not become ACTIVE.
+
+    Attributes:
+        sampler: The sampler as last fetched, with the failed status.
+
+    """
+
+    def __init__(self, message: str, *, sampler: Sampler) -> None:
+        super().__init__(message)
+        self.sampler = sampler
+
+
+class WaitTimeoutError(LoopsError, TimeoutError):
+    """``wait_until_active`` ran out of time before the sampler became ACTIVE.
+
+    Attributes:
+        sampler_id: The id waited for.
+        last_sampler: The sampler as last fetched, or ``None`` if no fetch completed.
+
+    """
+
+    def __init__(self, message: str, *, sampler_id: str, last_sampler: Sampler | None) -> None:
+        super().__init__(message)
+        self.sampler_id = sampler_id
+        self.last_sampler = last_sampler

@@ -1,0 +1,151 @@
+"""Retry configuration and the pure arithmetic behind it: backoff, Retry-After, retry budget.
+
+Nothing here does I/O; the session (``_session.py``) asks these functions what to do.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import attrs
+
+__all__ = ["RetryBudget", "RetryPolicy", "backoff_delay", "parse_retry_after"]
+
+#: Statuses worth asking again: the server (or a proxy) may answer differently next time.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _positive(_: object, attribute: Any, value: object) -> None:
+    if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a finite number > 0, got {value!r}")
+
+
+def _non_negative(_: object, attribute: Any, value: object) -> None:
+    if not (isinstance(value, int | float) and value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+
+
+def _positive_or_none(_: object, attribute: Any, value: object) -> None:
+    if value is not None:
+        _positive(_, attribute, value)
+
+
+@attrs.frozen
+class RetryBudget:
+    """A token bucket shared by all calls of one client, bounding retries during an outage.
+
+    Modelled on botocore's standard retry quota. The bucket starts full with ``capacity``
+    tokens. A retry after an error status or connection error costs ``retry_cost`` tokens; a
+    retry after a timeout costs ``timeout_cost`` (timeouts are the most expensive failures to
+    pile on). A call that succeeds without retrying earns ``success_refund`` tokens back; one
+    that succeeds after retrying returns what its last retry cost. When the bucket cannot pay
+    for a retry, the call fails at once with the error it has.
+
+    Why these defaults: with 500 tokens and a cost of 5, a client facing a total outage makes at
+    most about 100 retries in all before it stops retrying (2,000 lookups at ``max_attempts=6``
+    send about 1.05 requests per id instead of 6). A degraded service where a quarter of the
+    attempts fail keeps the bucket near full, because successes pay back what retries spend.
+    """
+
+    capacity: int = attrs.field(default=500, validator=attrs.validators.ge(1))
+    retry_cost: int = attrs.field(default=5, validator=attrs.validators.ge(0))
+    timeout_cost: int = attrs.field(default=10, validator=attrs.validators.ge(0))
+    success_refund: int = attrs.field(default=1, validator=attrs.validators.ge(0))
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How a lookup is retried. Frozen: build one and share it between clients.
+
+    Retried: connection errors, timeouts, 408, 429, 500, 502, 503, 504. Never retried: other
+    statuses, TLS/certificate errors, and a 2xx body that fails validation.
+
+    Attributes:
+        max_attempts: Total tries per call; 1 means no retry. Default 4.
+        initial_backoff: Seconds before the first retry; doubles each retry. Default 0.5.
+        max_backoff: Cap on the exponential backoff, in seconds. Default 8.
+        jitter: Fraction of each backoff that is random (0 = none, 1 = "full jitter"), so that
+            many clients do not retry in step. Default 0.5: a wait lies in [50%, 100%] of the
+            exponential value.
+        max_retry_after: Longest server ``Retry-After`` honoured, in seconds; a longer one is
+            capped to this. Default 30.
+        deadline: Total seconds one call may take across all attempts and waits, or ``None``
+            for no limit beyond ``max_attempts``. Default 60. A wait that would end past the
+            deadline is not started: the call fails at once with the error it has.
+        budget: The client-wide :class:`RetryBudget`, or ``None`` to retry without one.
+
+    """
+
+    max_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
+    initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
+    max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
+    jitter: float = attrs.field(
+        default=0.5, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
+    )
+    max_retry_after: float = attrs.field(default=30.0, validator=_non_negative)
+    deadline: float | None = attrs.field(default=60.0, validator=_positive_or_none)
+    budget: RetryBudget | None = attrs.field(factory=RetryBudget)
+
+
+def backoff_delay(policy: RetryPolicy, retry_number: int, rand: float | None = None) -> float:
+    """Seconds to wait before retry number ``retry_number`` (1 for the first retry).
+
+    Exponential (``initial_backoff * 2**(n-1)``, capped at ``max_backoff``) with the last
+    ``jitter`` fraction of it random. ``rand`` in [0, 1) may be passed for tests.
+    """
+    base = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (retry_number - 1))
+    if rand is None:
+        rand = random.random()
+    return base * (1.0 - policy.jitter * rand)
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for, or ``None`` when absent or unusable.
+
+    Accepts delta-seconds (``"2"``, ``"1.5"``) and HTTP dates. Negative numbers, garbage and
+    non-finite values are ignored (``None``: fall back to backoff); a date in the past means 0.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+class TokenBucket:
+    """The mutable state of a :class:`RetryBudget` (one per client)."""
+
+    __slots__ = ("_budget", "tokens")
+
+    def __init__(self, budget: RetryBudget) -> None:
+        self._budget = budget
+        self.tokens = budget.capacity
+
+    def try_spend(self, *, after_timeout: bool) -> int | None:
+        """Take the cost of one retry; return it, or ``None`` when the bucket cannot pay."""
+        cost = self._budget.timeout_cost if after_timeout else self._budget.retry_cost
+        if cost > self.tokens:
+            return None
+        self.tokens -= cost
+        return cost
+
+    def refund(self, last_retry_cost: int | None) -> None:
+        """Credit a success: the last retry's cost, or ``success_refund`` if none was paid."""
+        amount = self._budget.success_refund if last_retry_cost is None else last_retry_cost
+        self.tokens = min(self._budget.capacity, self.tokens + amount)

@@ -1,0 +1,259 @@
+"""The samplers resource: the API's paths and shapes, single and bulk lookups, and waiting.
+
+Requests go through the session (``_session.py``); bodies become models in ``_convert.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
+from typing import Literal, overload
+
+from ._convert import parse_sampler_response
+from ._exceptions import (
+    APIConnectionError,
+    LoopsError,
+    ResponseValidationError,
+    SamplerFailedError,
+    WaitTimeoutError,
+)
+from ._models import Sampler
+from ._sansio import sampler_path
+from ._session import HTTPSession
+
+__all__ = ["SamplersResource"]
+
+SamplerIds = Iterable[str] | AsyncIterable[str]
+
+
+class SamplersResource:
+    """``client.samplers``: look up Loops samplers one at a time, in bulk, or until ready."""
+
+    def __init__(self, http: HTTPSession) -> None:
+        self._http = http
+
+    async def get(self, sampler_id: str, *, timeout: float | None = None) -> Sampler:
+        """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
+
+        Args:
+            sampler_id: The sampler's id. Validated before any I/O.
+            timeout: Total seconds for this call across all attempts and waits; tightens
+                ``RetryPolicy.deadline`` for this call only.
+
+        Raises:
+            SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
+            InvalidSamplerIdError: ``sampler_id`` is empty, ``..``, has ``/`` ... (also a
+                ``ValueError``).
+            NotFoundError: No such sampler.
+            APIStatusError: Any other non-2xx answer (after retries where retryable).
+            APIConnectionError: No answer (after retries); ``APITimeoutError`` for timeouts.
+            ResponseValidationError: A 2xx body that is not a valid sampler.
+
+        """
+        path = sampler_path(sampler_id)
+        deadline = None
+        if timeout is not None:
+            deadline = asyncio.get_running_loop().time() + timeout
+        body = await self._http.get(path, deadline=deadline)
+        sampler = parse_sampler_response(body)
+        if sampler.id != sampler_id:
+            # Never hand back another sampler than the one asked for (a confused cache or
+            # proxy): in bulk lookups that would silently mix results up between ids.
+            raise ResponseValidationError(
+                f"invalid sampler response: sampler.id: asked for {sampler_id!r}, "
+                f"the server answered with {sampler.id!r}",
+                errors=(f"sampler.id: expected {sampler_id!r}, got {sampler.id!r}",),
+            )
+        return sampler
+
+    async def _lookup(self, sampler_id: str) -> tuple[str, Sampler | LoopsError]:
+        try:
+            return sampler_id, await self.get(sampler_id)
+        except LoopsError as exc:
+            return sampler_id, exc
+
+    async def iter_many(
+        self, ids: SamplerIds, *, concurrency: int = 16
+    ) -> AsyncGenerator[tuple[str, Sampler | LoopsError], None]:
+        """Look up many samplers, yielding ``(sampler_id, Sampler | LoopsError)`` as each completes.
+
+        ``ids`` may be any iterable or async iterable and is consumed lazily: at most
+        ``concurrency`` lookups are in flight, and memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid
+        id yields its :class:`LoopsError` (``InvalidSamplerIdError`` for a bad id) and never
+        stops the others.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+        """
+        _check_concurrency(concurrency)
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[asyncio.Task[tuple[str, Sampler | LoopsError]]] = asyncio.Queue()
+        in_flight: set[asyncio.Task[tuple[str, Sampler | LoopsError]]] = set()
+        next_id = _id_source(ids)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(in_flight) < concurrency:
+                    try:
+                        sampler_id = await next_id()
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    task = loop.create_task(self._lookup(sampler_id))
+                    task.add_done_callback(finished.put_nowait)
+                    in_flight.add(task)
+                if not in_flight:
+                    return
+                done = await finished.get()
+                in_flight.discard(done)
+                yield done.result()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            if in_flight:
+                await asyncio.gather(*in_flight, return_exceptions=True)
+
+    @overload
+    async def get_many(
+        self, ids: Iterable[str], *, concurrency: int = ..., return_exceptions: Literal[False] = ...
+    ) -> list[Sampler]: ...
+
+    @overload
+    async def get_many(
+        self, ids: Iterable[str], *, concurrency: int = ..., return_exceptions: Literal[True]
+    ) -> list[Sampler | LoopsError]: ...
+
+    async def get_many(
+        self, ids: Iterable[str], *, concurrency: int = 16, return_exceptions: bool = False
+    ) -> list[Sampler] | list[Sampler | LoopsError]:
+        """Look up many samplers concurrently; results come back in input order.
+
+        One request per distinct id: duplicates share it. At most ``concurrency`` requests
+        are in flight.
+
+        Args:
+            ids: The sampler ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Sampler` or the :class:`LoopsError` for
+                that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
+                with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
+
+        """
+        _check_concurrency(concurrency)
+        slots: list[Sampler | LoopsError | None] = []
+        positions: dict[str, list[int]] = {}
+        for index, sampler_id in enumerate(ids):
+            slots.append(None)
+            try:
+                sampler_path(sampler_id)
+            except LoopsError as exc:
+                if not return_exceptions:
+                    raise  # refuse bad input before any request is made
+                slots[index] = exc
+            else:
+                positions.setdefault(sampler_id, []).append(index)
+        async with contextlib.aclosing(
+            self.iter_many(positions, concurrency=concurrency)
+        ) as lookups:
+            async for sampler_id, result in lookups:
+                if isinstance(result, LoopsError) and not return_exceptions:
+                    raise result  # leaving the block cancels the lookups still in flight
+                for index in positions[sampler_id]:
+                    slots[index] = result
+        return slots  # type: ignore[return-value]  # every slot is filled by now
+
+    async def wait_until_active(
+        self,
+        sampler_id: str,
+        *,
+        timeout: float = 900.0,
+        poll_interval: float = 5.0,
+        on_status: Callable[[Sampler], object] | None = None,
+    ) -> Sampler:
+        """Poll a sampler until it is ``ACTIVE`` and return it.
+
+        Args:
+            sampler_id: The sampler to wait for.
+            timeout: Seconds to wait in all (default 900). Every lookup is bounded by it too.
+            poll_interval: Seconds between lookups (default 5).
+            on_status: Called with the sampler each time its status changes (and on the
+                first lookup), e.g. to print progress.
+
+        Raises:
+            SamplerFailedError: The status is failed or going away (``DEPLOY_FAILED``,
+                ``BUILD_FAILED``, ``BUILD_STOPPED``, ``FAILED``, ``INACTIVE``,
+                ``DEACTIVATING``); raised at once, without waiting out the timeout.
+            WaitTimeoutError: Time ran out first (a ``LoopsError`` and a ``TimeoutError``).
+            LoopsError: A lookup failed for another reason (after its own retries).
+
+        """
+        if not (timeout > 0 and poll_interval > 0):
+            raise ValueError("timeout and poll_interval must be > 0")
+        sampler_path(sampler_id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last: Sampler | None = None
+        while True:
+            try:
+                sampler = await self.get(sampler_id, timeout=deadline - loop.time())
+            except APIConnectionError as exc:
+                if loop.time() < deadline:
+                    raise
+                raise _wait_timeout(sampler_id, timeout, last) from exc
+            if on_status is not None and (last is None or last.status != sampler.status):
+                on_status(sampler)
+            last = sampler
+            status = sampler.status
+            if status.is_ready:
+                return sampler
+            if status.is_failed:
+                raise SamplerFailedError(
+                    f"sampler {sampler_id!r} is {status.name}; it will not become ACTIVE",
+                    sampler=sampler,
+                )
+            remaining = deadline - loop.time()
+            if remaining <= poll_interval:
+                if remaining > 0:
+                    await asyncio.sleep(remaining)
+                raise _wait_timeout(sampler_id, timeout, last)
+            await asyncio.sleep(poll_interval)
+
+
+def _wait_timeout(sampler_id: str, timeout: float, last: Sampler | None) -> WaitTimeoutError:
+    seen = f"last status {last.status.name}" if last is not None else "no status seen"
+    return WaitTimeoutError(
+        f"sampler {sampler_id!r} did not become ACTIVE within {timeout:g}s ({seen})",
+        sampler_id=sampler_id,
+        last_sampler=last,
+    )
+
+
+def _check_concurrency(concurrency: int) -> None:
+    if type(concurrency) is not int or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+
+
+def _id_source(ids: SamplerIds) -> Callable[[], Awaitable[str]]:
+    """One awaitable "next id" for sync and async iterables; raises StopAsyncIteration."""
+    if isinstance(ids, AsyncIterable):
+        return aiter(ids).__anext__
+    iterator = iter(ids)
+
+    async def next_id() -> str:
+        try:
+            return next(iterator)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    return next_id

@@ -1,0 +1,292 @@
+"""Where a request is sent and retried: the one place that touches aiohttp.
+
+:class:`HTTPSession` owns (or borrows) an ``aiohttp.ClientSession``, sends a GET with the
+client's headers and timeouts, reads the body with a size bound, maps failures to the error
+tree, and retries under the :class:`RetryPolicy` and the client-wide retry budget. It knows
+nothing about samplers; the resource layer (``_samplers.py``) hands it a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+
+import aiohttp
+import attrs
+from yarl import URL
+
+from ._exceptions import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    LoopsError,
+    ResponseTooLargeError,
+)
+from ._retry import RETRYABLE_STATUSES, RetryPolicy, TokenBucket, backoff_delay
+from ._sansio import build_headers, error_for_response
+
+__all__ = ["ClientStats", "HTTPSession"]
+
+logger = logging.getLogger("baseten_loops")
+
+#: Most of an error body read for the error message; the rest is discarded.
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+@attrs.frozen
+class ClientStats:
+    """Counters of one client, as a snapshot (read ``client.stats`` again for fresh numbers).
+
+    Attributes:
+        requests: HTTP requests sent (every attempt counts).
+        retries: Retries made (requests after the first of a call).
+        retries_denied: Retries not made because the retry budget was empty.
+        budget_tokens: Tokens left in the retry budget (``None`` without a budget).
+
+    """
+
+    requests: int
+    retries: int
+    retries_denied: int
+    budget_tokens: int | None
+
+
+class HTTPSession:
+    """Sends authenticated GETs with timeouts, bounded reads and retries. Internal."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        auth_scheme: str,
+        base_url: str,
+        timeout: float,
+        retry: RetryPolicy,
+        session: aiohttp.ClientSession | None,
+        max_connections: int,
+        max_response_bytes: int,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None,
+    ) -> None:
+        self._secret = api_key
+        self._headers = build_headers(api_key, auth_scheme)
+        self.base_url = base_url
+        self.timeout = timeout
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
+        self.retry = retry
+        self._session = session
+        self._owns_session = session is None
+        self._max_connections = max_connections
+        self._max_response_bytes = max_response_bytes
+        self._trace_configs = list(trace_configs) if trace_configs else None
+        self._bucket = TokenBucket(retry.budget) if retry.budget is not None else None
+        self._closed = False
+        self._requests = 0
+        self._retries = 0
+        self._retries_denied = 0
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters."""
+        return ClientStats(
+            requests=self._requests,
+            retries=self._retries,
+            retries_denied=self._retries_denied,
+            budget_tokens=self._bucket.tokens if self._bucket is not None else None,
+        )
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            if self._closed:
+                raise LoopsError("this LoopsClient is closed; create a new one")
+            # Created lazily so that it belongs to the running loop, then kept for keep-alive.
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, limit_per_host=self._max_connections
+            )
+            session = aiohttp.ClientSession(connector=connector, trace_configs=self._trace_configs)
+            # aiohttp silently resends an idempotent request once when a reused keep-alive
+            # connection turns out dead. That retry is invisible to our loop, uncounted and
+            # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
+            # test client does the same). A dead connection then surfaces as a connection
+            # error and our loop retries it, once, within the budget.
+            session._retry_connection = False
+            self._session = session
+        elif session.closed:
+            raise LoopsError(
+                "the aiohttp.ClientSession is closed"
+                if not self._owns_session
+                else "this LoopsClient is closed; create a new one"
+            )
+        return session
+
+    async def close(self) -> None:
+        """Close the session if this object created it; a borrowed session is left open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+        elif session is not None:
+            self._session = session  # borrowed: keep the reference, never close it
+
+    async def get(self, path: str, *, deadline: float | None = None) -> bytes:
+        """GET ``base_url + path`` and return the body of a 2xx answer.
+
+        Retries under the policy; ``deadline`` (event-loop time) tightens the policy's own.
+        Raises the :class:`LoopsError` subclass of the last failure.
+        """
+        session = self._get_session()
+        url = URL(self.base_url + path, encoded=True)
+        policy = self.retry
+        loop = asyncio.get_running_loop()
+        if policy.deadline is not None:
+            policy_deadline = loop.time() + policy.deadline
+            deadline = policy_deadline if deadline is None else min(deadline, policy_deadline)
+        attempt = 0
+        last_retry_cost: int | None = None
+        while True:
+            attempt += 1
+            timeout = self._client_timeout
+            cut_by_deadline = False
+            if deadline is not None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise APITimeoutError(f"deadline exceeded before GET {path} could be sent")
+                if remaining < self.timeout:
+                    timeout = aiohttp.ClientTimeout(total=remaining)
+                    cut_by_deadline = True
+            self._requests += 1
+            error: LoopsError
+            timed_out = False
+            try:
+                async with session.get(
+                    url, headers=self._headers, timeout=timeout, allow_redirects=False
+                ) as response:
+                    status = response.status
+                    if 200 <= status < 300:
+                        body = await self._read_body(response, path)
+                        if self._bucket is not None:
+                            self._bucket.refund(last_retry_cost)
+                        logger.debug("GET %s -> %d (attempt %d)", path, status, attempt)
+                        return body
+                    error_body = await self._read_error_body(response)
+                    error = error_for_response(
+                        status,
+                        response.headers,
+                        error_body,
+                        method="GET",
+                        path=path,
+                        secret=self._secret,
+                    )
+            except asyncio.TimeoutError:
+                timed_out = True
+                if cut_by_deadline:
+                    error = APITimeoutError(f"GET {path} ran past the call's deadline")
+                else:
+                    error = APITimeoutError(
+                        f"GET {path} timed out after {self.timeout:g}s (attempt {attempt})"
+                    )
+            except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
+                # A certificate problem will not fix itself on retry; fail at once.
+                raise APIConnectionError(
+                    f"TLS failure talking to {url.host} for GET {path}: {exc}"
+                ) from exc
+            except aiohttp.ClientError as exc:
+                error = APIConnectionError(
+                    f"GET {path} failed: {type(exc).__name__}: {exc or 'connection lost'}"
+                )
+                error.__cause__ = exc
+            logger.debug("GET %s failed (attempt %d): %s", path, attempt, type(error).__name__)
+            decision = self._retry_decision(error, attempt, timed_out, deadline, loop.time())
+            if decision is None:
+                raise error
+            wait, last_retry_cost = decision
+            self._retries += 1
+            logger.debug(
+                "retrying GET %s: attempt %d after %s, waiting %.3fs",
+                path,
+                attempt + 1,
+                _reason_of(error),
+                wait,
+            )
+            await asyncio.sleep(wait)
+
+    def _retry_decision(
+        self,
+        error: LoopsError,
+        attempt: int,
+        timed_out: bool,
+        deadline: float | None,
+        now: float,
+    ) -> tuple[float, int | None] | None:
+        """``(seconds to wait, budget tokens spent)`` for the next attempt, or ``None`` to give up.
+
+        The order matters: a retry is paid for from the budget only once it is certain to
+        happen (retryable, attempts left, the wait fits before the deadline).
+        """
+        policy = self.retry
+        if isinstance(error, APIStatusError):
+            if error.status_code not in RETRYABLE_STATUSES:
+                return None
+            retry_after = error.retry_after
+        elif isinstance(error, APIConnectionError):
+            retry_after = None
+        else:  # pragma: no cover - only the two kinds above reach here
+            return None
+        if attempt >= policy.max_attempts:
+            return None
+        if retry_after is not None:
+            capped = min(retry_after, policy.max_retry_after)
+            # Never earlier than asked; a little later, at random, so clients spread out.
+            wait = capped * (1.0 + 0.1 * policy.jitter * random.random())
+        else:
+            wait = backoff_delay(policy, attempt)
+        if deadline is not None and now + wait >= deadline:
+            # Fail now with the answer we have rather than sleep past the deadline in vain.
+            logger.debug("not retrying: a wait of %.3fs would pass the deadline", wait)
+            return None
+        if self._bucket is None:
+            return wait, None
+        cost = self._bucket.try_spend(after_timeout=timed_out)
+        if cost is None:
+            self._retries_denied += 1
+            logger.debug("not retrying: retry budget empty")
+            return None
+        return wait, cost
+
+    async def _read_body(self, response: aiohttp.ClientResponse, path: str) -> bytes:
+        limit = self._max_response_bytes
+        length = response.content_length
+        if length is None:  # chunked: read, but never more than the limit
+            body = await _read_up_to(response, limit)
+            if len(body) <= limit:
+                return body
+        elif length <= limit:
+            return await response.read()  # the common case: a small body of known length
+        raise ResponseTooLargeError(
+            f"GET {path}: response body exceeds max_response_bytes={limit}; refusing to read it"
+        )
+
+    @staticmethod
+    async def _read_error_body(response: aiohttp.ClientResponse) -> bytes:
+        # Error bodies are read only for the message; a huge one is cut short, not buffered.
+        return await _read_up_to(response, _ERROR_BODY_LIMIT)
+
+
+async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read the body until EOF or until more than ``limit`` bytes have arrived."""
+    chunks = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def _reason_of(error: LoopsError) -> str:
+    if isinstance(error, APIStatusError):
+        return f"status {error.status_code}"
+    return type(error).__name__
