@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-__all__ = ["Faults", "FakeLoopsServer", "RecordedRequest", "Reply", "sampler_payload"]
+__all__ = ["FakeLoopsServer", "Faults", "RecordedRequest", "Reply", "sampler_payload"]
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _BASE_MODELS = ("Qwen/Qwen3-8B", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-v0.3")
@@ -57,6 +57,7 @@ class Reply:
         headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
         delay: Seconds to wait before answering (to trip client timeouts).
         drop: Close the connection without answering.
+
     """
 
     status: int = 200
@@ -81,6 +82,7 @@ class Faults:
         faulty_attempts: Faults hit only an id's first this-many requests, so every id
             eventually succeeds with enough attempts.
         seed: Seed of the fault dice, for reproducible runs.
+
     """
 
     error_503: float = 0.0
@@ -139,6 +141,7 @@ class FakeLoopsServer:
         faults: Random faults to inject (default: none).
         latency: Seconds every answer takes (default 0). With some latency, requests overlap
             on the server, so :attr:`peak_in_flight` shows the client's real concurrency.
+
     """
 
     def __init__(

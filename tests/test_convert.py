@@ -1,0 +1,343 @@
+from __future__ import annotations
+
+import json
+import string
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from baseten_loops import (
+    DeploymentStatus,
+    InstanceType,
+    ResponseValidationError,
+    Sampler,
+    SamplerStatus,
+    User,
+)
+from baseten_loops._convert import parse_datetime, parse_sampler_response, structure_sampler
+from baseten_loops.testing import sampler_payload
+
+REQUIRED = ("id", "base_url", "base_model", "created_at", "model_id", "deployment_id", "status")
+
+
+def body(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def parse(**overrides: Any) -> Sampler:
+    payload = sampler_payload("abc123")
+    payload.update(overrides)
+    return parse_sampler_response(body({"sampler": payload}))
+
+
+def error_of(raw: bytes) -> ResponseValidationError:
+    with pytest.raises(ResponseValidationError) as info:
+        parse_sampler_response(raw)
+    return info.value
+
+
+def error_for(**overrides: Any) -> str:
+    payload = sampler_payload("abc123")
+    payload.update(overrides)
+    return str(error_of(body({"sampler": payload})))
+
+
+def test_live_payload_structures_field_for_field() -> None:
+    sampler = parse(
+        model_id="m1",
+        deployment_id="d1",
+        instance_type={"id": "H100", "name": "H100:1", "gpu_count": 1, "gpu_type": "H100"},
+        node_count=2,
+    )
+    assert sampler == Sampler(
+        id="abc123",
+        base_url="https://model-abc123.api.baseten.co/environments/production/sync/v1",
+        base_model="Qwen/Qwen3-8B",
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc),
+        model_id="m1",
+        deployment_id="d1",
+        status=SamplerStatus(DeploymentStatus.ACTIVE),
+        user=User(email="trainer@example.com"),
+        instance_type=InstanceType(id="H100", name="H100:1", gpu_count=1, gpu_type="H100"),
+        node_count=2,
+    )
+
+
+def test_sampler_is_frozen_slotted_and_hashable() -> None:
+    sampler = parse()
+    assert {sampler: 1}[parse()] == 1
+    assert not hasattr(sampler, "__dict__")
+    with pytest.raises(AttributeError):
+        sampler.id = "other"  # type: ignore[misc]
+
+
+def test_serverless_sampler_has_null_model_and_deployment() -> None:
+    sampler = parse(model_id=None, deployment_id=None)
+    assert sampler.model_id is None
+    assert sampler.deployment_id is None
+
+
+def test_absent_live_fields_are_none_and_unknown_fields_are_ignored() -> None:
+    payload = {k: v for k, v in sampler_payload("abc123").items() if k in REQUIRED}
+    payload["brand_new_field"] = {"nested": [1, 2]}
+    sampler = parse_sampler_response(body({"sampler": payload, "also_new": True}))
+    assert (sampler.user, sampler.instance_type, sampler.node_count) == (None, None, None)
+
+
+@pytest.mark.parametrize("status", list(DeploymentStatus))
+def test_known_status_is_the_enum_member(status: DeploymentStatus) -> None:
+    sampler = parse(status={"name": status.value})
+    assert sampler.status.name is status
+    assert sampler.status.is_known
+
+
+def test_unknown_status_is_kept_as_its_string() -> None:
+    sampler = parse(status={"name": "QUANTUM_SUPERPOSITION"})
+    assert sampler.status.name == "QUANTUM_SUPERPOSITION"
+    assert not sampler.status.is_known
+    assert not (sampler.status.is_ready)
+    assert not (sampler.status.is_failed)
+    assert not (sampler.status.is_pending)
+
+
+@pytest.mark.parametrize(
+    ("name", "family"),
+    [
+        ("ACTIVE", "is_ready"),
+        ("BUILDING", "is_pending"),
+        ("WAKING_UP", "is_pending"),
+        ("SCALED_TO_ZERO", "is_scaled_to_zero"),
+        ("BUILD_FAILED", "is_failed"),
+        ("DEACTIVATING", "is_failed"),
+    ],
+)
+def test_status_families(name: str, family: str) -> None:
+    status = SamplerStatus(DeploymentStatus(name))
+    families = ("is_ready", "is_pending", "is_scaled_to_zero", "is_failed")
+    assert [f for f in families if getattr(status, f)] == [family]
+
+
+def test_unhealthy_is_neither_ready_nor_failed() -> None:
+    status = SamplerStatus(DeploymentStatus.UNHEALTHY)
+    assert not status.is_ready
+    assert not status.is_failed
+
+
+def test_status_member_equals_its_string() -> None:
+    assert DeploymentStatus.ACTIVE == "ACTIVE"
+    assert str(DeploymentStatus.ACTIVE) == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        ("2026-01-02T03:04:05z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        ("2026-01-02 03:04:05+00:00", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)),
+        ("2026-01-02T03:04:05.1Z", datetime(2026, 1, 2, 3, 4, 5, 100000, tzinfo=timezone.utc)),
+        (
+            "2026-01-02T03:04:05.123456789Z",
+            datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc),
+        ),
+        (
+            "2026-01-02T03:04:05.5-07:30",
+            datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=timezone(-timedelta(hours=7, minutes=30))),
+        ),
+        (
+            "2026-01-02T03:04:05+0530",
+            datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        ),
+    ],
+)
+def test_datetimes_with_offsets_and_any_fraction_parse(text: str, expected: datetime) -> None:
+    parsed = parse_datetime(text)
+    assert parsed == expected
+    assert parsed.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("2026-01-02T03:04:05", "no timezone offset"),
+        ("2026-01-02T03:04:05.123", "no timezone offset"),
+        ("2026-02-30T03:04:05Z", "day is out of range"),
+        ("2026-01-02T03:04:05.1234567890Z", "not an ISO 8601"),
+        ("2026-01-02T03:04:05+24:00", "impossible offset"),
+        ("yesterday", "not an ISO 8601"),
+        ("", "not an ISO 8601"),
+    ],
+)
+def test_naive_or_malformed_datetimes_are_errors(text: str, complaint: str) -> None:
+    message = error_for(created_at=text)
+    assert message.startswith("invalid sampler response: sampler.created_at:")
+    assert complaint in message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "complaint"),
+    [
+        ({"id": 12345}, "sampler.id", "expected a string, got int"),
+        ({"base_url": None}, "sampler.base_url", "expected a string, got null"),
+        ({"base_model": ["x"]}, "sampler.base_model", "expected a string, got list"),
+        ({"model_id": 7}, "sampler.model_id", "expected a string, got int"),
+        ({"created_at": 1700000000}, "sampler.created_at", "expected a string, got int"),
+        ({"status": "ACTIVE"}, "sampler.status", "expected an object, got str"),
+        ({"status": {}}, "sampler.status.name", "required field missing"),
+        ({"status": {"name": None}}, "sampler.status.name", "expected a string, got null"),
+        ({"user": "bob"}, "sampler.user", "expected an object, got str"),
+        ({"user": {"email": 5}}, "sampler.user.email", "expected a string, got int"),
+        ({"instance_type": [1]}, "sampler.instance_type", "expected an object, got list"),
+        ({"instance_type": {"gpu_count": "1"}}, "sampler.instance_type.gpu_count", "got str"),
+        ({"node_count": True}, "sampler.node_count", "expected an integer, got bool"),
+        ({"node_count": 1.0}, "sampler.node_count", "expected an integer, got float"),
+    ],
+)
+def test_wrong_types_are_not_coerced(overrides: dict[str, Any], path: str, complaint: str) -> None:
+    message = error_for(**overrides)
+    assert f"{path}: " in message
+    assert complaint in message
+
+
+@pytest.mark.parametrize("field", REQUIRED)
+def test_missing_required_field_names_its_path(field: str) -> None:
+    payload = sampler_payload("abc123")
+    del payload[field]
+    error = error_of(body({"sampler": payload}))
+    assert error.errors == (f"sampler.{field}: required field missing",)
+
+
+def test_every_problem_is_listed() -> None:
+    payload = sampler_payload("abc123", id=1, base_url=2)
+    error = error_of(body({"sampler": payload}))
+    assert set(error.errors) == {
+        "sampler.id: expected a string, got int",
+        "sampler.base_url: expected a string, got int",
+    }
+    assert "(and 1 more)" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("raw", "complaint"),
+    [
+        (b"", "(body): not valid JSON"),
+        (b"<html><body>oops</body></html>", "(body): not valid JSON"),
+        (b'{"sampler": {"id": "ab', "(body): not valid JSON"),
+        (b"[1, 2]", "(body): expected a JSON object, got list"),
+        (b'"sampler"', "(body): expected a JSON object, got str"),
+        (b"{}", "sampler: required field missing"),
+        (b'{"sampler": null}', "sampler: expected an object, got null"),
+        (b'{"sampler": "abc"}', "sampler: expected an object, got str"),
+        (b'{"sampler": [1]}', "sampler: expected an object, got list"),
+        (b'{"sampler": {"id": "\xff"}}', "(body): not valid UTF-8"),
+    ],
+)
+def test_bodies_of_the_wrong_shape_raise_validation_error(raw: bytes, complaint: str) -> None:
+    assert complaint in str(error_of(raw))
+
+
+def test_structure_sampler_accepts_a_decoded_object() -> None:
+    sampler = structure_sampler(sampler_payload("xyz"))
+    assert sampler.id == "xyz"
+
+
+# -- property tests: every payload the schema allows structures, field for field ------------
+
+text = st.text(alphabet=string.printable, max_size=30)
+aware_datetimes = st.datetimes(
+    min_value=datetime(1970, 1, 2),
+    max_value=datetime(9998, 12, 30),
+    timezones=st.sampled_from(
+        [timezone.utc, timezone(timedelta(hours=5, minutes=30)), timezone(-timedelta(hours=8))]
+    ),
+)
+statuses = st.one_of(
+    st.sampled_from([s.value for s in DeploymentStatus]), st.text(min_size=1, max_size=20)
+)
+optional_live_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "user": st.one_of(st.none(), st.fixed_dictionaries({"email": st.none() | text})),
+        "instance_type": st.none()
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "id": text,
+                "name": text,
+                "memory_limit_mib": st.integers(0, 2**40),
+                "gpu_count": st.integers(0, 16),
+                "gpu_type": st.none() | text,
+            },
+        ),
+        "node_count": st.integers(1, 64),
+        "unlisted_field": st.integers() | text,
+    },
+)
+
+
+@st.composite
+def sampler_objects(draw: st.DrawFn) -> tuple[dict[str, Any], datetime]:
+    created = draw(aware_datetimes)
+    fraction_digits = draw(st.integers(0, 9))
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%S")
+    if fraction_digits:
+        stamp += "." + f"{created.microsecond:06d}{'0' * 3}"[:fraction_digits]
+    offset = created.strftime("%z")
+    stamp += "Z" if offset == "+0000" and draw(st.booleans()) else offset[:3] + ":" + offset[3:]
+    payload = {
+        "id": draw(text),
+        "base_url": draw(text),
+        "base_model": draw(text),
+        "created_at": stamp,
+        "model_id": draw(st.none() | text),
+        "deployment_id": draw(st.none() | text),
+        "status": {"name": draw(statuses)},
+        **draw(optional_live_fields),
+    }
+    truncated = created.replace(
+        microsecond=int(f"{created.microsecond:06d}"[:fraction_digits].ljust(6, "0") or 0)
+    )
+    return payload, truncated
+
+
+@given(sampler_objects())
+def test_every_schema_valid_payload_structures_field_for_field(
+    case: tuple[dict[str, Any], datetime],
+) -> None:
+    payload, created = case
+    sampler = parse_sampler_response(body({"sampler": payload}))
+    assert sampler.id == payload["id"]
+    assert sampler.base_url == payload["base_url"]
+    assert sampler.base_model == payload["base_model"]
+    assert sampler.created_at == created
+    assert sampler.created_at.utcoffset() == created.utcoffset()
+    assert sampler.model_id == payload["model_id"]
+    assert sampler.deployment_id == payload["deployment_id"]
+    assert sampler.status.name == payload["status"]["name"]
+    user = payload.get("user")
+    assert sampler.user == (None if user is None else User(**user))
+    instance = payload.get("instance_type")
+    assert sampler.instance_type == (None if instance is None else InstanceType(**instance))
+    assert sampler.node_count == payload.get("node_count")
+
+
+@given(sampler_objects(), st.sampled_from(REQUIRED))
+def test_every_payload_missing_a_required_field_is_refused(
+    case: tuple[dict[str, Any], datetime], field: str
+) -> None:
+    payload, _ = case
+    del payload[field]
+    error = error_of(body({"sampler": payload}))
+    assert error.errors == (f"sampler.{field}: required field missing",)
+
+
+@given(sampler_objects(), st.sampled_from(("id", "base_url", "base_model")), st.integers())
+def test_every_payload_with_an_int_for_a_string_is_refused(
+    case: tuple[dict[str, Any], datetime], field: str, number: int
+) -> None:
+    payload, _ = case
+    payload[field] = number
+    error = error_of(body({"sampler": payload}))
+    assert error.errors == (f"sampler.{field}: expected a string, got int",)
