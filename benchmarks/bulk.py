@@ -1,0 +1,225 @@
+"""Bulk lookup benchmark: this library against raw aiohttp (and Baseten's SDK when installed).
+
+    python benchmarks/bulk.py                      # N=3000, concurrency 64, 7 rounds
+    python benchmarks/bulk.py -n 1000 --rounds 3
+    python benchmarks/bulk.py --memory             # peak RSS of iter_many, 5,000 vs 50,000 ids
+
+The fake Loops server runs in a separate process (so it does not share the client's CPU
+accounting); the modes run in one process, interleaved round by round, and the medians are
+compared as ratios. Nothing here runs in the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+import aiohttp
+
+from baseten_loops import LoopsClient, RetryPolicy
+
+API_KEY = "bench-key"
+SERVER_SCRIPT = """
+import asyncio, sys
+from baseten_loops.testing import FakeLoopsServer
+
+async def main():
+    async with FakeLoopsServer(sys.argv[1]) as server:
+        ids = server.add_samplers(int(sys.argv[2]))
+        with open(sys.argv[3], "w") as f:
+            f.write("\\n".join(ids))
+        print(server.base_url, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+Mode = Callable[[list[str], int], Awaitable[int]]
+
+
+def start_server(count: int, ids_file: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """Start the fake server in its own process; it stops when our stdin pipe closes."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_SCRIPT, API_KEY, str(count), ids_file],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    with open(ids_file) as f:
+        ids = f.read().split("\n")
+    return proc, base_url, ids
+
+
+async def make_modes(base_url: str) -> tuple[dict[str, Mode], Callable[[], Awaitable[None]]]:
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    raw_session = aiohttp.ClientSession()
+    client = LoopsClient(API_KEY, base_url=base_url, retry=RetryPolicy(max_attempts=1))
+
+    async def raw_aiohttp(ids: list[str], concurrency: int) -> int:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(sampler_id: str) -> object:
+            async with (
+                semaphore,
+                raw_session.get(
+                    f"{base_url}/v1/loops/samplers/{sampler_id}", headers=headers
+                ) as response,
+            ):
+                return await response.json()
+
+        return len(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def library(ids: list[str], concurrency: int) -> int:
+        return len(await client.samplers.get_many(ids, concurrency=concurrency))
+
+    modes: dict[str, Mode] = {"raw aiohttp": raw_aiohttp, "baseten_loops": library}
+    closers = [raw_session.close, client.close]
+    peer = _baseten_sdk_mode(base_url)
+    if peer is not None:
+        modes["baseten SDK"] = peer[0]
+        closers.append(peer[1])
+
+    async def close() -> None:
+        for closer in closers:
+            await closer()
+
+    return modes, close
+
+
+def _baseten_sdk_mode(base_url: str) -> tuple[Mode, Callable[[], Awaitable[None]]] | None:
+    try:
+        from baseten import AsyncManagementClient  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    sdk = AsyncManagementClient(api_key=API_KEY, base_url=base_url)
+
+    async def baseten_sdk(ids: list[str], concurrency: int) -> int:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(sampler_id: str) -> object:
+            async with semaphore:
+                return await sdk.api.get_loops_samplers_sampler_id(sampler_id)
+
+        return len(await asyncio.gather(*(one(i) for i in ids)))
+
+    async def close() -> None:
+        closer = getattr(sdk, "close", None) or getattr(sdk, "aclose", None)
+        if closer is not None:
+            result = closer()
+            if asyncio.iscoroutine(result):
+                await result
+
+    return baseten_sdk, close
+
+
+async def run_speed(base_url: str, ids: list[str], n: int, concurrency: int, rounds: int) -> None:
+    modes, close = await make_modes(base_url)
+    batch = ids[:n]
+    walls: dict[str, list[float]] = {name: [] for name in modes}
+    cpus: dict[str, list[float]] = {name: [] for name in modes}
+    try:
+        for name, mode in modes.items():  # warm-up: connections open, code paths hot
+            await mode(batch[:200], concurrency)
+        names = list(modes)
+        for round_number in range(rounds):
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:  # interleave, rotating who goes first
+                wall0, cpu0 = time.perf_counter(), time.process_time()
+                done = await modes[name](batch, concurrency)
+                walls[name].append(time.perf_counter() - wall0)
+                cpus[name].append(time.process_time() - cpu0)
+                assert done == n
+    finally:
+        await close()
+    print(f"N={n} concurrency={concurrency} rounds={rounds} (medians)")
+    median = {name: statistics.median(values) for name, values in walls.items()}
+    for name in modes:
+        cpu_us = statistics.median(cpus[name]) / n * 1e6
+        print(
+            f"  {name:14s} {n / median[name]:8.0f} req/s  {median[name] * 1000:7.1f} ms  "
+            f"client CPU {cpu_us:6.1f} us/req"
+        )
+    raw = median["raw aiohttp"]
+    lib = median["baseten_loops"]
+    print(f"  ratio baseten_loops/raw aiohttp wall time: {lib / raw:.3f}")
+    print(
+        "  ratio baseten_loops/raw aiohttp CPU time:  "
+        f"{statistics.median(cpus['baseten_loops']) / statistics.median(cpus['raw aiohttp']):.3f}"
+    )
+    if "baseten SDK" in median:
+        print(f"  ratio baseten_loops/baseten SDK wall time: {lib / median['baseten SDK']:.3f}")
+    else:
+        print("  baseten SDK not installed: peer comparison skipped (pip install baseten)")
+
+
+MEMORY_CHILD = """
+import asyncio, resource, sys
+from baseten_loops import LoopsClient, RetryPolicy
+
+async def main(base_url, ids, count):
+    def generate():
+        for i in range(count):
+            yield ids[i % len(ids)]
+    done = 0
+    async with LoopsClient("bench-key", base_url=base_url, retry=RetryPolicy(max_attempts=1)) as c:
+        async for _, result in c.samplers.iter_many(generate(), concurrency=64):
+            done += 1
+    assert done == count
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+ids = open(sys.argv[2]).read().split()
+asyncio.run(main(sys.argv[1], ids, int(sys.argv[3])))
+"""
+
+
+def run_memory(base_url: str, ids_file: str) -> None:
+    peaks = {}
+    for count in (5_000, 50_000):
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, base_url, ids_file, str(count)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        peaks[count] = int(out.stdout.strip()) / 1024  # ru_maxrss is KiB on Linux
+        print(f"  iter_many over {count:>6,} ids: peak RSS {peaks[count]:.1f} MiB")
+    print(f"  difference 50,000 - 5,000: {peaks[50_000] - peaks[5_000]:+.1f} MiB")
+
+
+def main(argv: Iterator[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("-n", type=int, default=3000, help="lookups per round (default 3000)")
+    parser.add_argument("-c", "--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--memory", action="store_true", help="also measure iter_many memory")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, aiohttp {aiohttp.__version__}"
+    )
+    ids_file = f"/tmp/baseten_loops_bench_ids_{os.getpid()}.txt"
+    proc, base_url, ids = start_server(max(args.n, 3000), ids_file)
+    try:
+        asyncio.run(run_speed(base_url, ids, args.n, args.concurrency, args.rounds))
+        if args.memory:
+            run_memory(base_url, ids_file)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+        os.unlink(ids_file)
+    print(f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
