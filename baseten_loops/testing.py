@@ -341,9 +341,14 @@ class FakeLoopsServer:
     ) -> web.StreamResponse:
         if reply.delay:
             await asyncio.sleep(reply.delay)
-        if reply.drop:
-            assert request.transport is not None
-            request.transport.abort()
+        if reply.drop or reply.raw is not None:
+            transport = request.transport
+            assert transport is not None
+            if reply.raw is not None:
+                transport.write(reply.raw)
+                transport.close()  # flushes what was written, then closes
+            else:
+                transport.abort()
             raise asyncio.CancelledError  # aiohttp treats this as "client went away"
         if reply.body is None:
             if reply.status == 200:

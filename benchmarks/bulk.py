@@ -98,28 +98,21 @@ async def make_modes(base_url: str) -> tuple[dict[str, Mode], Callable[[], Await
 
 def _baseten_sdk_mode(base_url: str) -> tuple[Mode, Callable[[], Awaitable[None]]] | None:
     try:
-        from baseten import AsyncManagementClient  # type: ignore[import-not-found]
+        from baseten.client import AsyncManagementClient  # type: ignore[import-not-found]
     except ImportError:
         return None
-    sdk = AsyncManagementClient(api_key=API_KEY, base_url=base_url)
+    sdk = AsyncManagementClient(api_key=API_KEY, base_url_override=base_url)
 
     async def baseten_sdk(ids: list[str], concurrency: int) -> int:
         semaphore = asyncio.Semaphore(concurrency)
 
         async def one(sampler_id: str) -> object:
             async with semaphore:
-                return await sdk.api.get_loops_samplers_sampler_id(sampler_id)
+                return await sdk.api.get_loops_samplers_sampler_id(sampler_id=sampler_id)
 
         return len(await asyncio.gather(*(one(i) for i in ids)))
 
-    async def close() -> None:
-        closer = getattr(sdk, "close", None) or getattr(sdk, "aclose", None)
-        if closer is not None:
-            result = closer()
-            if asyncio.iscoroutine(result):
-                await result
-
-    return baseten_sdk, close
+    return baseten_sdk, sdk.close
 
 
 async def run_speed(base_url: str, ids: list[str], n: int, concurrency: int, rounds: int) -> None:
@@ -128,7 +121,7 @@ async def run_speed(base_url: str, ids: list[str], n: int, concurrency: int, rou
     walls: dict[str, list[float]] = {name: [] for name in modes}
     cpus: dict[str, list[float]] = {name: [] for name in modes}
     try:
-        for name, mode in modes.items():  # warm-up: connections open, code paths hot
+        for mode in modes.values():  # warm-up: connections open, code paths hot
             await mode(batch[:200], concurrency)
         names = list(modes)
         for round_number in range(rounds):
