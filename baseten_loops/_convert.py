@@ -115,11 +115,14 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook(int | None, _optional_int)
     converter.register_structure_hook(datetime, _datetime_hook)
     converter.register_structure_hook(DeploymentStatus | str, _status_name_hook)
-    # Generate the class hooks once, here, so structuring never falls back to introspection.
-    for cls in (SamplerStatus, User, InstanceType, Sampler):
+    # Generate the class hooks once, here, so structuring never falls back to introspection;
+    # nested classes first, since a class's generated code binds the hooks of its fields.
+    status_hook = _objects_only(converter.gen_structure_attrs_fromdict(SamplerStatus))
+    if not detailed:
+        status_hook = _shared_known_statuses(status_hook)
+    converter.register_structure_hook(SamplerStatus, status_hook)
+    for cls in (User, InstanceType, Sampler):
         hook = _objects_only(converter.gen_structure_attrs_fromdict(cls))
-        if cls is SamplerStatus and not detailed:
-            hook = _shared_known_statuses(hook)
         converter.register_structure_hook(cls, hook)
         converter.register_structure_hook(cls | None, _or_none(hook))
     return converter

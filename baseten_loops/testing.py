@@ -57,6 +57,8 @@ class Reply:
         headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
         delay: Seconds to wait before answering (to trip client timeouts).
         drop: Close the connection without answering.
+        raw: Bytes written to the socket as they are (status line, headers, body), after
+            which the connection is closed: for malformed or truncated HTTP.
 
     """
 
@@ -65,6 +67,7 @@ class Reply:
     headers: Mapping[str, str] = attrs.field(factory=dict)
     delay: float = 0.0
     drop: bool = False
+    raw: bytes | None = None
 
 
 @attrs.frozen
@@ -209,6 +212,10 @@ class FakeLoopsServer:
             )
             ids.append(sampler_id)
         return ids
+
+    def payload(self, sampler_id: str) -> dict[str, Any]:
+        """The JSON object served for ``sampler_id`` (``KeyError`` if none is)."""
+        return self._payloads[sampler_id]
 
     def remove_sampler(self, sampler_id: str) -> None:
         """Stop serving a sampler: it answers 404 from now on."""
