@@ -5,6 +5,7 @@ No ``from __future__ import annotations`` here: cattrs reads these annotations a
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -134,3 +135,19 @@ class Sampler:
     user: User | None = None
     instance_type: InstanceType | None = None
     node_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sampler as JSON-ready data, in the API's shape.
+
+        ``created_at`` becomes an ISO 8601 string and the status name a plain string, so
+        ``json.dumps(sampler.to_dict())`` works and parses back to an equal ``Sampler``.
+        """
+        return attrs.asdict(self, value_serializer=_json_value)
+
+
+def _json_value(_instance: object, _field: object, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, DeploymentStatus):
+        return value.value
+    return value

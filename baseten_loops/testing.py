@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import random
 import string
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
@@ -272,6 +274,31 @@ class FakeLoopsServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+    @contextlib.contextmanager
+    def serve_in_thread(self) -> Iterator[FakeLoopsServer]:
+        """Serve from a background thread with its own event loop, for synchronous code.
+
+        For testing a CLI or other blocking code::
+
+            with FakeLoopsServer().serve_in_thread() as server:
+                subprocess.run(["my-tool", "--base-url", server.base_url], check=True)
+
+        Configure samplers and replies before the code under test runs.
+        """
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="FakeLoopsServer", daemon=True)
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
+            try:
+                yield self
+            finally:
+                asyncio.run_coroutine_threadsafe(self.close(), loop).result()
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
 
     async def __aenter__(self) -> FakeLoopsServer:
         await self.start()
