@@ -90,15 +90,21 @@ def _strict_int(value: Any, _: object) -> int:
 
 
 def _optional_str(value: Any, _: object) -> str | None:
-    return None if value is None else _strict_str(value, None)
+    if value is None or type(value) is str:
+        return value
+    raise TypeError(f"expected a string, got {_type_name(value)}")
 
 
 def _optional_int(value: Any, _: object) -> int | None:
-    return None if value is None else _strict_int(value, None)
+    if value is None or type(value) is int:
+        return value
+    raise TypeError(f"expected an integer, got {_type_name(value)}")
 
 
 def _datetime_hook(value: Any, _: object) -> datetime:
-    return parse_datetime(_strict_str(value, None))
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {_type_name(value)}")
+    return parse_datetime(value)
 
 
 def _status_name_hook(value: Any, _: object) -> DeploymentStatus | str:
@@ -124,8 +130,37 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     for cls in (User, InstanceType, Sampler):
         hook = _objects_only(converter.gen_structure_attrs_fromdict(cls))
         converter.register_structure_hook(cls, hook)
-        converter.register_structure_hook(cls | None, _or_none(hook))
+        optional = _or_none(hook)
+        if cls is User and not detailed:
+            optional = _shared_users(optional)
+        converter.register_structure_hook(cls | None, optional)
     return converter
+
+
+def _shared_users(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Hand out one shared, immutable User per email (a fleet has few users).
+
+    Bounded, so that a stream of distinct emails cannot grow it without limit.
+    """
+    shared: dict[str | None, User] = {}
+
+    def structure_user(value: Any, cls: Any) -> User | None:
+        if type(value) is dict and len(value) == 1:
+            email = value.get("email", _ABSENT)
+            if email is None or type(email) is str:
+                user = shared.get(email)
+                if user is None:
+                    user = structure(value, cls)
+                    if len(shared) < _MAX_SHARED_USERS:
+                        shared[email] = user
+                return user
+        return structure(value, cls)  # type: ignore[no-any-return]
+
+    return structure_user
+
+
+_ABSENT = object()
+_MAX_SHARED_USERS = 1024
 
 
 def _shared_known_statuses(
