@@ -83,12 +83,6 @@ def _strict_str(value: Any, _: object) -> str:
     return value
 
 
-def _strict_int(value: Any, _: object) -> int:
-    if type(value) is not int:  # bool is an int subclass; refuse it too
-        raise TypeError(f"expected an integer, got {_type_name(value)}")
-    return value
-
-
 def _optional_str(value: Any, _: object) -> str | None:
     if value is None or type(value) is str:
         return value
@@ -96,7 +90,7 @@ def _optional_str(value: Any, _: object) -> str | None:
 
 
 def _optional_int(value: Any, _: object) -> int | None:
-    if value is None or type(value) is int:
+    if value is None or type(value) is int:  # bool is an int subclass; refuse it too
         return value
     raise TypeError(f"expected an integer, got {_type_name(value)}")
 
@@ -116,7 +110,6 @@ def _status_name_hook(value: Any, _: object) -> DeploymentStatus | str:
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
     converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(str | None, _optional_str)
     converter.register_structure_hook(int | None, _optional_int)
     converter.register_structure_hook(datetime, _datetime_hook)
@@ -211,8 +204,8 @@ _structure_detailed = _make_converter(detailed=True).get_structure_hook(Sampler)
 
 def _describe(exc: BaseException) -> tuple[str, ...]:
     """Turn a cattrs error tree into ``path: description`` lines."""
-    if not isinstance(exc, ClassValidationError | IterableValidationError):
-        return (f"{exc}",)
+    if not isinstance(exc, ClassValidationError | IterableValidationError):  # pragma: no cover
+        return (f"{exc}",)  # detailed validation always raises a ClassValidationError
     lines = []
     for line in cattrs.transform_error(exc, path="", format_exception=_format_leaf):
         description, _, path = line.rpartition(" @ ")

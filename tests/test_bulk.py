@@ -211,7 +211,7 @@ async def test_timeout_around_iter_many_leaves_nothing_behind(server: FakeLoopsS
     server.latency = 10
     ids = server.add_samplers(20)
     async with LoopsClient(server.api_key, base_url=server.base_url) as client:
-        with pytest.raises(TimeoutError):
+        with pytest.raises(asyncio.TimeoutError):  # 3.10: not yet the builtin TimeoutError
             async with contextlib.aclosing(client.samplers.iter_many(ids, concurrency=4)) as it:
                 await asyncio.wait_for(anext(it), 0.2)
         assert lookup_tasks() == set()

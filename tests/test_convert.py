@@ -238,6 +238,16 @@ def test_bodies_of_the_wrong_shape_raise_validation_error(raw: bytes, complaint:
     assert complaint in str(error_of(raw))
 
 
+def test_samplers_of_one_user_share_an_equal_user() -> None:
+    first = parse(user={"email": "a@example.com"})
+    second = parse(user={"email": "a@example.com"})
+    other = parse(user={"email": "b@example.com"})
+    assert first.user == second.user == User(email="a@example.com")
+    assert other.user == User(email="b@example.com")
+    assert parse(user={"email": None}).user == User()
+    assert parse(user={"email": "c@example.com", "name": "C"}).user == User("c@example.com")
+
+
 def test_structure_sampler_accepts_a_decoded_object() -> None:
     sampler = structure_sampler(sampler_payload("xyz"))
     assert sampler.id == "xyz"

@@ -231,17 +231,20 @@ async def test_unusable_or_past_retry_after_falls_back_quickly(
         assert client.stats.retries == 1
 
 
-async def test_retry_after_past_the_deadline_fails_at_once(server: FakeLoopsServer) -> None:
+async def test_retry_after_past_the_deadline_fails_at_once(
+    server: FakeLoopsServer, caplog: pytest.LogCaptureFixture
+) -> None:
     server.enqueue(Reply(status=429, headers={"Retry-After": "30"}), sampler_id="abc")
     policy = RetryPolicy(max_retry_after=60, deadline=2.0)
-    loop = asyncio.get_running_loop()
-    async with make_client(server, retry=policy) as client:
-        started = loop.time()
-        with pytest.raises(RateLimitError) as info:
-            await client.samplers.get("abc")
-        elapsed = loop.time() - started
+    with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
+        async with make_client(server, retry=policy) as client:
+            with pytest.raises(RateLimitError) as info:
+                await client.samplers.get("abc")
+            assert client.stats.retries == 0
     assert info.value.retry_after == 30.0
-    assert elapsed < 2.0  # it did not sleep: failing now is the point
+    assert "not retrying: a wait of 3" in caplog.text  # 30 s and a little jitter
+    assert "would pass the deadline" in caplog.text
+    assert "retrying GET" not in caplog.text  # it did not sleep: failing now is the point
     assert server.requests_by_id["abc"] == 1
 
 
