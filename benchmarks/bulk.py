@@ -70,41 +70,31 @@ async def make_modes(base_url: str) -> tuple[dict[str, Mode], Callable[[], Await
     raw_session = aiohttp.ClientSession()
     client = LoopsClient(API_KEY, base_url=base_url, retry=RetryPolicy(max_attempts=1))
 
-    async def raw_aiohttp(ids: list[str], concurrency: int) -> int:
-        semaphore = asyncio.Semaphore(concurrency)
+    def raw(models: bool) -> Mode:
+        async def run(ids: list[str], concurrency: int) -> int:
+            semaphore = asyncio.Semaphore(concurrency)
 
-        async def one(sampler_id: str) -> object:
-            async with (
-                semaphore,
-                raw_session.get(
-                    f"{base_url}/v1/loops/samplers/{sampler_id}", headers=headers
-                ) as response,
-            ):
-                return await response.json()
+            async def one(sampler_id: str) -> object:
+                async with (
+                    semaphore,
+                    raw_session.get(
+                        f"{base_url}/v1/loops/samplers/{sampler_id}", headers=headers
+                    ) as response,
+                ):
+                    if models:  # the floor for a typed client: plus our JSON -> Sampler step
+                        return parse_sampler_response(await response.read())
+                    return await response.json()
 
-        return len(await asyncio.gather(*(one(i) for i in ids)))
+            return len(await asyncio.gather(*(one(i) for i in ids)))
 
-    async def raw_with_models(ids: list[str], concurrency: int) -> int:
-        # The floor for a typed client: raw aiohttp plus this library's JSON -> Sampler step.
-        semaphore = asyncio.Semaphore(concurrency)
-
-        async def one(sampler_id: str) -> object:
-            async with (
-                semaphore,
-                raw_session.get(
-                    f"{base_url}/v1/loops/samplers/{sampler_id}", headers=headers
-                ) as response,
-            ):
-                return parse_sampler_response(await response.read())
-
-        return len(await asyncio.gather(*(one(i) for i in ids)))
+        return run
 
     async def library(ids: list[str], concurrency: int) -> int:
         return len(await client.samplers.get_many(ids, concurrency=concurrency))
 
     modes: dict[str, Mode] = {
-        "raw aiohttp": raw_aiohttp,
-        "raw + models": raw_with_models,
+        "raw aiohttp": raw(models=False),
+        "raw + models": raw(models=True),
         "baseten_loops": library,
     }
     closers = [raw_session.close, client.close]
