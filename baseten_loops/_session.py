@@ -113,22 +113,18 @@ class HTTPSession:
             # error and our loop retries it, once, within the budget.
             session._retry_connection = False
             self._session = session
-        elif session.closed:
+        elif session.closed:  # only a borrowed one: ours is dropped when closed
             raise LoopsError(
-                "the aiohttp.ClientSession is closed"
-                if not self._owns_session
-                else "this LoopsClient is closed; create a new one"
+                "the aiohttp.ClientSession is closed (the one passed as LoopsClient(session=...))"
             )
         return session
 
     async def close(self) -> None:
         """Close the session if this object created it; a borrowed session is left open."""
         self._closed = True
-        session, self._session = self._session, None
-        if session is not None and self._owns_session:
+        if self._owns_session and self._session is not None:
+            session, self._session = self._session, None
             await session.close()
-        elif session is not None:
-            self._session = session  # borrowed: keep the reference, never close it
 
     async def get(self, path: str, *, deadline: float | None = None) -> bytes:
         """GET ``base_url + path`` and return the body of a 2xx answer.
