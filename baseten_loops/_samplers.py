@@ -67,24 +67,18 @@ class SamplersResource:
             )
         return sampler
 
-    async def _lookup(self, sampler_id: str) -> tuple[str, Sampler | LoopsError]:
-        try:
-            return sampler_id, await self.get(sampler_id)
-        except LoopsError as exc:
-            return sampler_id, exc
-
     async def iter_many(
         self, ids: SamplerIds, *, concurrency: int = 16
     ) -> AsyncGenerator[tuple[str, Sampler | LoopsError], None]:
         """Look up many samplers, yielding ``(sampler_id, Sampler | LoopsError)`` as each completes.
 
         ``ids`` may be any iterable or async iterable and is consumed lazily: at most
-        ``concurrency`` lookups are in flight, and memory stays proportional to
-        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
-        input id yields exactly one pair, in completion order; duplicates are looked up again
-        (use :meth:`get_many` to share one request between duplicates). A failed or invalid
-        id yields its :class:`LoopsError` (``InvalidSamplerIdError`` for a bad id) and never
-        stops the others.
+        ``concurrency`` lookups are in flight and at most ``concurrency`` results wait for
+        you, so memory stays proportional to ``concurrency``, not to the number of ids (a
+        generator of a million ids works). Each input id yields exactly one pair, in
+        completion order; duplicates are looked up again (use :meth:`get_many` to share one
+        request between duplicates). A failed or invalid id yields its :class:`LoopsError`
+        (``InvalidSamplerIdError`` for a bad id) and never stops the others.
 
         Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
         Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
@@ -95,32 +89,47 @@ class SamplersResource:
                     ...
         """
         _check_concurrency(concurrency)
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Queue[asyncio.Task[tuple[str, Sampler | LoopsError]]] = asyncio.Queue()
-        in_flight: set[asyncio.Task[tuple[str, Sampler | LoopsError]]] = set()
+        # `concurrency` workers each take the next id, look it up, hand the result over and
+        # take another: one task per worker rather than one per id, and a finished lookup is
+        # followed by the next one in the same step. The bounded queue is the backpressure.
+        results: asyncio.Queue[tuple[str, Sampler | LoopsError] | _WorkerExit] = asyncio.Queue(
+            maxsize=concurrency
+        )
         next_id = _id_source(ids)
-        exhausted = False
-        try:
-            while True:
-                while not exhausted and len(in_flight) < concurrency:
+        loop = asyncio.get_running_loop()
+
+        async def worker() -> None:
+            exit_with: _WorkerExit = _FINISHED
+            try:
+                while True:
                     try:
                         sampler_id = await next_id()
                     except StopAsyncIteration:
-                        exhausted = True
                         break
-                    task = loop.create_task(self._lookup(sampler_id))
-                    task.add_done_callback(finished.put_nowait)
-                    in_flight.add(task)
-                if not in_flight:
-                    return
-                done = await finished.get()
-                in_flight.discard(done)
-                yield done.result()
+                    try:
+                        result: Sampler | LoopsError = await self.get(sampler_id)
+                    except LoopsError as exc:
+                        result = exc
+                    await results.put((sampler_id, result))
+            except Exception as exc:  # a bug, or the ids iterable failed: surface it
+                exit_with = _WorkerExit(exc)
+            await results.put(exit_with)
+
+        workers = [loop.create_task(worker()) for _ in range(concurrency)]
+        running = len(workers)
+        try:
+            while running:
+                item = await results.get()
+                if isinstance(item, _WorkerExit):
+                    running -= 1
+                    if item.error is not None:
+                        raise item.error
+                    continue
+                yield item
         finally:
-            for task in in_flight:
+            for task in workers:
                 task.cancel()
-            if in_flight:
-                await asyncio.gather(*in_flight, return_exceptions=True)
+            await asyncio.gather(*workers, return_exceptions=True)
 
     @overload
     async def get_many(
@@ -244,10 +253,33 @@ def _check_concurrency(concurrency: int) -> None:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
 
 
+class _WorkerExit:
+    """What an iter_many worker hands over when it stops: nothing wrong, or the error."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+
+_FINISHED = _WorkerExit()
+
+
 def _id_source(ids: SamplerIds) -> Callable[[], Awaitable[str]]:
-    """One awaitable "next id" for sync and async iterables; raises StopAsyncIteration."""
+    """One awaitable "next id" for sync and async iterables; raises StopAsyncIteration.
+
+    Safe to share between workers: an async iterator is advanced under a lock, since an async
+    generator refuses a second ``__anext__`` while one is pending.
+    """
     if isinstance(ids, AsyncIterable):
-        return aiter(ids).__anext__
+        iterator_ = aiter(ids)
+        lock = asyncio.Lock()
+
+        async def next_async_id() -> str:
+            async with lock:
+                return await anext(iterator_)
+
+        return next_async_id
     iterator = iter(ids)
 
     async def next_id() -> str:

@@ -24,7 +24,7 @@ from baseten_loops.testing import FakeLoopsServer, Reply
 
 def lookup_tasks() -> set[asyncio.Task[object]]:
     current = asyncio.current_task()
-    return {t for t in asyncio.all_tasks() if t is not current and "_lookup" in repr(t)}
+    return {t for t in asyncio.all_tasks() if t is not current and "iter_many" in repr(t)}
 
 
 async def test_get_many_returns_results_in_input_order(
@@ -142,11 +142,31 @@ async def test_iter_many_consumes_a_generator_lazily(
 
     async with contextlib.aclosing(client.samplers.iter_many(generate(), concurrency=4)) as it:
         first = await anext(it)
-        assert pulled <= 5  # 4 in flight, plus at most one being replaced
+        # At most 4 in flight and 4 results waiting to be taken, plus the one taken.
+        assert pulled <= 2 * 4 + 1
         rest = [pair async for pair in it]
     assert first[0] in ids
     assert len(rest) == 29
     assert pulled == 30
+
+
+async def test_a_failing_ids_iterable_surfaces_its_error(
+    client: LoopsClient, server: FakeLoopsServer
+) -> None:
+    ids = server.add_samplers(3)
+
+    def generate() -> Iterator[str]:
+        yield from ids
+        raise OSError("ids file vanished")
+
+    async def consume() -> None:
+        async with contextlib.aclosing(client.samplers.iter_many(generate())) as it:
+            async for _ in it:
+                pass
+
+    with pytest.raises(OSError, match="ids file vanished"):
+        await consume()
+    assert lookup_tasks() == set()
 
 
 async def test_iter_many_takes_an_async_iterable(
