@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import IO, Protocol
+from typing import Protocol
 
 from ._client import LoopsClient
 from ._exceptions import (
@@ -209,15 +209,17 @@ def _run_get(args: argparse.Namespace) -> int:
 
 
 async def _get(client: LoopsClient, ids: list[str], output: str, concurrency: int) -> int:
-    found: dict[str, Sampler] = {}
+    streaming = output == "json" and len(ids) > 1  # JSON Lines as results arrive
+    found: dict[str, Sampler] = {}  # kept only for a table or a single object
     failures = 0
     progress = _progress(len(ids))
     async with client:
         async for sampler_id, result in client.samplers.iter_many(ids, concurrency=concurrency):
             if isinstance(result, Sampler):
-                found[sampler_id] = result
-                if output == "json" and len(ids) > 1:
+                if streaming:
                     print(json.dumps(result.to_dict()), flush=True)
+                else:
+                    found[sampler_id] = result
             else:
                 failures += 1
                 progress.error(f"error: {sampler_id}: {result}")
@@ -245,26 +247,22 @@ def _age(created_at: datetime, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def _print_table(samplers: Sequence[Sampler], stream: IO[str] | None = None) -> None:
+def _print_table(samplers: Sequence[Sampler]) -> None:
     now = datetime.now(timezone.utc)
     header = ("ID", "STATUS", "BASE MODEL", "AGE")
     rows = [(s.id, str(s.status.name), s.base_model, _age(s.created_at, now)) for s in samplers]
-    stream = stream or sys.stdout
     try:
         from rich.console import Console
         from rich.table import Table
     except ImportError:  # the [cli] extra is not installed: plain columns
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for row in [header, *rows]:
-            print(
-                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
-                file=stream,
-            )
+            print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
         return
     table = Table(*header, box=None, pad_edge=False)
     for row in rows:
         table.add_row(*row)
-    Console(file=stream, soft_wrap=True).print(table)
+    Console(soft_wrap=True).print(table)
 
 
 class _Progress(Protocol):
