@@ -53,7 +53,7 @@ async def test_get_many_of_nothing_is_empty(client: LoopsClient, server: FakeLoo
 
 @pytest.mark.parametrize("concurrency", [1, 4, 16])
 async def test_never_more_than_concurrency_requests_in_flight(concurrency: int) -> None:
-    async with FakeLoopsServer(latency=0.02) as server:
+    async with FakeLoopsServer(latency=0.05) as server:
         ids = server.add_samplers(60)
         async with LoopsClient(server.api_key, base_url=server.base_url) as client:
             await client.samplers.get_many(ids, concurrency=concurrency)
@@ -61,7 +61,7 @@ async def test_never_more_than_concurrency_requests_in_flight(concurrency: int) 
 
 
 async def test_iter_many_respects_concurrency_too() -> None:
-    async with FakeLoopsServer(latency=0.02) as server:
+    async with FakeLoopsServer(latency=0.05) as server:
         ids = server.add_samplers(40)
         async with LoopsClient(server.api_key, base_url=server.base_url) as client:
             seen = [sid async for sid, _ in client.samplers.iter_many(ids, concurrency=5)]
