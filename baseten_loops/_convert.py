@@ -50,6 +50,11 @@ def parse_datetime(value: str) -> datetime:
         if _DATETIME_RE.fullmatch(value + "Z"):
             raise ValueError(f"timestamp {value!r} has no timezone offset")
         raise ValueError(f"{value!r} is not an ISO 8601 timestamp with a timezone")
+    if _FROMISOFORMAT_IS_RFC3339:
+        try:
+            return datetime.fromisoformat(value)  # C speed; the regex above vetted the format
+        except ValueError:
+            pass  # "t"/"z" in lower case, ",", impossible dates: the portable path says why
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
     if zulu:
         tz = _UTC
@@ -59,11 +64,6 @@ def parse_datetime(value: str) -> datetime:
             raise ValueError(f"timestamp {value!r} has an impossible offset")
         delta = timedelta(hours=hours, minutes=minutes)
         tz = _UTC if not delta else timezone(-delta if sign == "-" else delta)
-    if _FROMISOFORMAT_IS_RFC3339:
-        try:
-            return datetime.fromisoformat(value)  # C speed; the regex above already vetted it
-        except ValueError:
-            pass  # "t"/"z" in lower case, a ",": fall through to the portable path
     micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
     try:
         return datetime(
@@ -123,37 +123,8 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     for cls in (User, InstanceType, Sampler):
         hook = _objects_only(converter.gen_structure_attrs_fromdict(cls))
         converter.register_structure_hook(cls, hook)
-        optional = _or_none(hook)
-        if cls is User and not detailed:
-            optional = _shared_users(optional)
-        converter.register_structure_hook(cls | None, optional)
+        converter.register_structure_hook(cls | None, _or_none(hook))
     return converter
-
-
-def _shared_users(structure: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
-    """Hand out one shared, immutable User per email (a fleet has few users).
-
-    Bounded, so that a stream of distinct emails cannot grow it without limit.
-    """
-    shared: dict[str | None, User] = {}
-
-    def structure_user(value: Any, cls: Any) -> User | None:
-        if type(value) is dict and len(value) == 1:
-            email = value.get("email", _ABSENT)
-            if email is None or type(email) is str:
-                user = shared.get(email)
-                if user is None:
-                    user = structure(value, cls)
-                    if len(shared) < _MAX_SHARED_USERS:
-                        shared[email] = user
-                return user
-        return structure(value, cls)  # type: ignore[no-any-return]
-
-    return structure_user
-
-
-_ABSENT = object()
-_MAX_SHARED_USERS = 1024
 
 
 def _shared_known_statuses(

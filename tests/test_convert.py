@@ -238,7 +238,7 @@ def test_bodies_of_the_wrong_shape_raise_validation_error(raw: bytes, complaint:
     assert complaint in str(error_of(raw))
 
 
-def test_samplers_of_one_user_share_an_equal_user() -> None:
+def test_users_structure_field_for_field() -> None:
     first = parse(user={"email": "a@example.com"})
     second = parse(user={"email": "a@example.com"})
     other = parse(user={"email": "b@example.com"})
