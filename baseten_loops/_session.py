@@ -71,6 +71,8 @@ class HTTPSession:
     ) -> None:
         self._secret = api_key
         self._headers = build_headers(api_key, auth_scheme)
+        # Sent with each request, unless they are the defaults of the session we create.
+        self._request_headers: dict[str, str] | None = self._headers
         self.base_url = base_url
         self.timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
@@ -102,10 +104,13 @@ class HTTPSession:
             if self._closed:
                 raise LoopsError("this LoopsClient is closed; create a new one")
             # Created lazily so that it belongs to the running loop, then kept for keep-alive.
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=self._max_connections
+            # One host: the total limit is the per-host limit, without per-host bookkeeping.
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+            # Our headers become the session's defaults, merged by aiohttp in C per request.
+            session = aiohttp.ClientSession(
+                connector=connector, headers=self._headers, trace_configs=self._trace_configs
             )
-            session = aiohttp.ClientSession(connector=connector, trace_configs=self._trace_configs)
+            self._request_headers = None
             # aiohttp silently resends an idempotent request once when a reused keep-alive
             # connection turns out dead. That retry is invisible to our loop, uncounted and
             # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
@@ -159,7 +164,7 @@ class HTTPSession:
             timed_out = False
             try:
                 async with session.get(
-                    url, headers=self._headers, timeout=timeout, allow_redirects=False
+                    url, headers=self._request_headers, timeout=timeout, allow_redirects=False
                 ) as response:
                     status = response.status
                     if 200 <= status < 300:

@@ -263,9 +263,7 @@ class FakeLoopsServer:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        port = server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]
         self._runner = runner
         self._base_url = f"http://127.0.0.1:{port}"
 
