@@ -55,7 +55,7 @@ class SamplersResource:
         deadline = None
         if timeout is not None:
             deadline = asyncio.get_running_loop().time() + timeout
-        body = await self._http.get(path, deadline=deadline)
+        body = await self._http.request("GET", path, deadline=deadline)
         sampler = parse_sampler_response(body)
         if sampler.id != sampler_id:
             # Never hand back another sampler than the one asked for (a confused cache or

@@ -1,9 +1,10 @@
 """Where a request is sent and retried: the one place that touches aiohttp.
 
-:class:`HTTPSession` owns (or borrows) an ``aiohttp.ClientSession``, sends a GET with the
+:class:`HTTPSession` owns (or borrows) an ``aiohttp.ClientSession``, sends a request with the
 client's headers and timeouts, reads the body with a size bound, maps failures to the error
 tree, and retries under the :class:`RetryPolicy` and the client-wide retry budget. It knows
-nothing about samplers; the resource layer (``_samplers.py``) hands it a path.
+nothing about resources; the resource layer hands it a method, a path, a query and a body, and
+says whether the request may be repeated.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aiohttp
 import attrs
@@ -54,7 +56,7 @@ class ClientStats:
 
 
 class HTTPSession:
-    """Sends authenticated GETs with timeouts, bounded reads and retries. Internal."""
+    """Sends authenticated requests with timeouts, bounded reads and retries. Internal."""
 
     def __init__(
         self,
@@ -133,14 +135,29 @@ class HTTPSession:
             session, self._session = self._session, None
             await session.close()
 
-    async def get(self, path: str, *, deadline: float | None = None) -> bytes:
-        """GET ``base_url + path`` and return the body of a 2xx answer.
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        deadline: float | None = None,
+    ) -> bytes:
+        """Send ``method base_url + path`` and return the body of a 2xx answer.
 
-        Retries under the policy; ``deadline`` (event-loop time) tightens the policy's own.
-        Raises the :class:`LoopsError` subclass of the last failure.
+        ``path`` is already percent-encoded; ``params`` become the query string and ``json``
+        (unless ``None``) the body. Retries under the policy; a request that is not
+        ``idempotent`` (a create) is repeated only when the failure proves the server did not
+        act on it. ``deadline`` (event-loop time) tightens the policy's own. Raises the
+        :class:`LoopsError` subclass of the last failure.
         """
         session = self._get_session()
         url = URL(self.base_url + path, encoded=True)
+        if params:
+            url = url.with_query(params)
+        what = f"{method} {path}"
         policy = self.retry
         loop = asyncio.get_running_loop()
         if policy.deadline is not None:
@@ -155,60 +172,70 @@ class HTTPSession:
             if deadline is not None:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    raise APITimeoutError(f"deadline exceeded before GET {path} could be sent")
+                    raise APITimeoutError(f"deadline exceeded before {what} could be sent")
                 if remaining < self.timeout:
                     timeout = aiohttp.ClientTimeout(total=remaining)
                     cut_by_deadline = True
             self._requests += 1
             error: LoopsError
             timed_out = False
+            not_sent = False
             try:
-                async with session.get(
-                    url, headers=self._request_headers, timeout=timeout, allow_redirects=False
+                async with session.request(
+                    method,
+                    url,
+                    headers=self._request_headers,
+                    json=json,
+                    timeout=timeout,
+                    allow_redirects=False,
                 ) as response:
                     status = response.status
                     if 200 <= status < 300:
-                        body = await self._read_body(response, path)
+                        body = await self._read_body(response, what)
                         if self._bucket is not None:
                             self._bucket.refund(last_retry_cost)
-                        logger.debug("GET %s -> %d (attempt %d)", path, status, attempt)
+                        logger.debug("%s -> %d (attempt %d)", what, status, attempt)
                         return body
                     error_body = await self._read_error_body(response)
                     error = error_for_response(
                         status,
                         response.headers,
                         error_body,
-                        method="GET",
+                        method=method,
                         path=path,
                         secret=self._secret,
                     )
             except asyncio.TimeoutError:
                 timed_out = True
                 if cut_by_deadline:
-                    error = APITimeoutError(f"GET {path} ran past the call's deadline")
+                    error = APITimeoutError(f"{what} ran past the call's deadline")
                 else:
                     error = APITimeoutError(
-                        f"GET {path} timed out after {self.timeout:g}s (attempt {attempt})"
+                        f"{what} timed out after {self.timeout:g}s (attempt {attempt})"
                     )
             except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
                 # A certificate problem will not fix itself on retry; fail at once.
                 raise APIConnectionError(
-                    f"TLS failure talking to {url.host} for GET {path}: {exc}"
+                    f"TLS failure talking to {url.host} for {what}: {exc}"
                 ) from exc
             except aiohttp.ClientError as exc:
                 error = APIConnectionError(
-                    f"GET {path} failed: {type(exc).__name__}: {exc or 'connection lost'}"
+                    f"{what} failed: {type(exc).__name__}: {exc or 'connection lost'}"
                 )
                 error.__cause__ = exc
-            logger.debug("GET %s failed (attempt %d): %s", path, attempt, type(error).__name__)
+                # Only a failed connect proves the request was never written.
+                not_sent = isinstance(exc, aiohttp.ClientConnectorError)
+            logger.debug("%s failed (attempt %d): %s", what, attempt, type(error).__name__)
+            if not idempotent and not (not_sent or _server_did_not_act(error)):
+                raise error
             decision = self._retry_decision(error, attempt, timed_out, deadline, loop.time())
             if decision is None:
                 raise error
             wait, last_retry_cost = decision
             self._retries += 1
             logger.debug(
-                "retrying GET %s: attempt %d after %s, waiting %.3fs",
-                path,
+                "retrying %s: attempt %d after %s, waiting %.3fs",
+                what,
                 attempt + 1,
                 _reason_of(error),
                 wait,
@@ -258,7 +285,7 @@ class HTTPSession:
             return None
         return wait, cost
 
-    async def _read_body(self, response: aiohttp.ClientResponse, path: str) -> bytes:
+    async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
         limit = self._max_response_bytes
         length = response.content_length
         if length is None:  # chunked: read, but never more than the limit
@@ -268,7 +295,7 @@ class HTTPSession:
         elif length <= limit:
             return await response.read()  # the common case: a small body of known length
         raise ResponseTooLargeError(
-            f"GET {path}: response body exceeds max_response_bytes={limit}; refusing to read it"
+            f"{what}: response body exceeds max_response_bytes={limit}; refusing to read it"
         )
 
     @staticmethod
@@ -287,6 +314,17 @@ async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
         if size > limit:
             break
     return b"".join(chunks)
+
+
+def _server_did_not_act(error: LoopsError) -> bool:
+    """Whether an answer proves a request was refused unprocessed, so a create may be resent.
+
+    429 is a refusal by definition; a 503 that carries ``Retry-After`` is the server saying it
+    is unavailable and to come back, not a failure half-way through the work.
+    """
+    if not isinstance(error, APIStatusError):
+        return False
+    return error.status_code == 429 or (error.status_code == 503 and error.retry_after is not None)
 
 
 def _reason_of(error: LoopsError) -> str:
