@@ -30,6 +30,7 @@ from ._exceptions import (
     UnprocessableEntityError,
     WaitTimeoutError,
 )
+from ._flow import FlowControl
 from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
 from ._retry import RetryBudget, RetryPolicy
 from ._samplers import SamplersResource
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DeploymentStatus",
+    "FlowControl",
     "InstanceType",
     "InternalServerError",
     "InvalidSamplerIdError",

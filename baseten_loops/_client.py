@@ -10,6 +10,7 @@ from types import TracebackType
 import aiohttp
 
 from ._exceptions import ConfigurationError
+from ._flow import FlowControl
 from ._retry import RetryPolicy
 from ._samplers import SamplersResource
 from ._sansio import check_base_url
@@ -39,6 +40,9 @@ class LoopsClient:
             default: a hung connection never hangs your service.
         retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, total deadline,
             retry budget).
+        flow_control: The client-wide :class:`FlowControl`: how fast the client sends once
+            the server throttles it (429), learnt from the server's answers by default, or a
+            fixed ``max_rate``. Shared by every call of this client.
         session: An ``aiohttp.ClientSession`` to use. It is never closed by this client.
             Without one, the client creates its own inside the running loop on first use,
             reuses it for every request (keep-alive), and closes it on :meth:`close`.
@@ -59,6 +63,7 @@ class LoopsClient:
         auth_scheme: str = "Bearer",
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
+        flow_control: FlowControl | None = None,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
         max_response_bytes: int = 1024 * 1024,
@@ -97,6 +102,12 @@ class LoopsClient:
             retry = RetryPolicy()
         elif not isinstance(retry, RetryPolicy):
             raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        if flow_control is None:
+            flow_control = FlowControl()
+        elif not isinstance(flow_control, FlowControl):
+            raise ConfigurationError(
+                f"flow_control must be a FlowControl, got {type(flow_control).__name__}"
+            )
         if base_url is None:
             base_url = os.environ.get("BASETEN_BASE_URL") or DEFAULT_BASE_URL
         self._http = HTTPSession(
@@ -105,6 +116,7 @@ class LoopsClient:
             base_url=check_base_url(base_url),
             timeout=float(timeout),
             retry=retry,
+            flow_control=flow_control,
             session=session,
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
@@ -125,8 +137,13 @@ class LoopsClient:
         return self._http.retry
 
     @property
+    def flow_control(self) -> FlowControl:
+        """The flow control in force."""
+        return self._http.flow_control
+
+    @property
     def stats(self) -> ClientStats:
-        """Counters so far: requests sent, retries made and denied, retry budget left."""
+        """Counters so far: requests, retries, retry budget left, throttling and the rate."""
         return self._http.stats
 
     async def close(self) -> None:

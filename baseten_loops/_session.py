@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from ._exceptions import (
     LoopsError,
     ResponseTooLargeError,
 )
+from ._flow import FlowControl, RateLimiter
 from ._retry import RETRYABLE_STATUSES, RetryPolicy, TokenBucket, backoff_delay
 from ._sansio import build_headers, error_for_response
 
@@ -46,6 +48,10 @@ class ClientStats:
         retries: Retries made (requests after the first of a call).
         retries_denied: Retries not made because the retry budget was empty.
         budget_tokens: Tokens left in the retry budget (``None`` without a budget).
+        throttled: Throttled answers met (429, or 503 with ``Retry-After``).
+        rate_limit: Requests per second the client allows itself now (``None``: no limit;
+            there is none until the server first throttles, or a ``FlowControl.max_rate``).
+        throttle_wait: Seconds requests have waited for the client's rate limit, summed.
 
     """
 
@@ -53,6 +59,9 @@ class ClientStats:
     retries: int
     retries_denied: int
     budget_tokens: int | None
+    throttled: int = 0
+    rate_limit: float | None = None
+    throttle_wait: float = 0.0
 
 
 class HTTPSession:
@@ -66,6 +75,7 @@ class HTTPSession:
         base_url: str,
         timeout: float,
         retry: RetryPolicy,
+        flow_control: FlowControl,
         session: aiohttp.ClientSession | None,
         max_connections: int,
         max_response_bytes: int,
@@ -85,6 +95,8 @@ class HTTPSession:
         self._max_response_bytes = max_response_bytes
         self._trace_configs = list(trace_configs) if trace_configs else None
         self._bucket = TokenBucket(retry.budget) if retry.budget is not None else None
+        self.flow_control = flow_control
+        self._flow = RateLimiter(flow_control)
         self._closed = False
         self._requests = 0
         self._retries = 0
@@ -93,11 +105,15 @@ class HTTPSession:
     @property
     def stats(self) -> ClientStats:
         """A snapshot of the counters."""
+        flow = self._flow
         return ClientStats(
             requests=self._requests,
             retries=self._retries,
             retries_denied=self._retries_denied,
             budget_tokens=self._bucket.tokens if self._bucket is not None else None,
+            throttled=flow.throttled,
+            rate_limit=flow.rate(time.monotonic()),  # asyncio's loop.time() is this clock
+            throttle_wait=flow.waited,
         )
 
     def _get_session(self) -> aiohttp.ClientSession:
@@ -164,9 +180,22 @@ class HTTPSession:
             policy_deadline = loop.time() + policy.deadline
             deadline = policy_deadline if deadline is None else min(deadline, policy_deadline)
         attempt = 0
+        throttled_attempts = 0  # 429s: the server pacing us, not failing; see _retry_decision
         last_retry_cost: int | None = None
+        flow = self._flow
         while True:
             attempt += 1
+            # When the slot was taken tells which congestion event a 429 belongs to: requests
+            # holding slots from before the last slow-down report the same event again.
+            reserved_at = loop.time()
+            wait = flow.reserve(reserved_at)
+            if wait:  # the client is being paced: wait for this request's slot
+                if deadline is not None and loop.time() + wait >= deadline:
+                    raise APITimeoutError(
+                        f"{what}: the call's deadline would pass while waiting "
+                        f"{wait:.2f}s for the client's rate limit"
+                    )
+                await asyncio.sleep(wait)
             timeout = self._client_timeout
             cut_by_deadline = False
             if deadline is not None:
@@ -205,6 +234,10 @@ class HTTPSession:
                         path=path,
                         secret=self._secret,
                     )
+                    if _is_throttle(error):
+                        flow.on_throttled(reserved_at, loop.time())
+                        if status == 429:
+                            throttled_attempts += 1
             except asyncio.TimeoutError:
                 timed_out = True
                 if cut_by_deadline:
@@ -228,7 +261,9 @@ class HTTPSession:
             logger.debug("%s failed (attempt %d): %s", what, attempt, type(error).__name__)
             if not idempotent and not (not_sent or _server_did_not_act(error)):
                 raise error
-            decision = self._retry_decision(error, attempt, timed_out, deadline, loop.time())
+            decision = self._retry_decision(
+                error, attempt, throttled_attempts, timed_out, deadline, loop.time()
+            )
             if decision is None:
                 raise error
             wait, last_retry_cost = decision
@@ -246,6 +281,7 @@ class HTTPSession:
         self,
         error: LoopsError,
         attempt: int,
+        throttled_attempts: int,
         timed_out: bool,
         deadline: float | None,
         now: float,
@@ -254,6 +290,10 @@ class HTTPSession:
 
         The order matters: a retry is paid for from the budget only once it is certain to
         happen (retryable, attempts left, the wait fits before the deadline).
+
+        A 429 is the server setting the pace, not failing: while the call has a deadline, 429s
+        neither use up ``max_attempts`` nor spend the retry budget (which exists for outages),
+        so a rate limit never turns into lost results; the deadline bounds them instead.
         """
         policy = self.retry
         if isinstance(error, APIStatusError):
@@ -264,7 +304,10 @@ class HTTPSession:
             retry_after = None
         else:  # pragma: no cover - only the two kinds above reach here
             return None
-        if attempt >= policy.max_attempts:
+        pacing_exempt = deadline is not None and policy.max_attempts > 1
+        paced = pacing_exempt and isinstance(error, APIStatusError) and error.status_code == 429
+        counted_attempts = attempt - throttled_attempts if pacing_exempt else attempt
+        if not paced and counted_attempts >= policy.max_attempts:
             return None
         if retry_after is not None:
             capped = min(retry_after, policy.max_retry_after)
@@ -276,7 +319,7 @@ class HTTPSession:
             # Fail now with the answer we have rather than sleep past the deadline in vain.
             logger.debug("not retrying: a wait of %.3fs would pass the deadline", wait)
             return None
-        if self._bucket is None:
+        if self._bucket is None or paced:
             return wait, None
         cost = self._bucket.try_spend(after_timeout=timed_out)
         if cost is None:
@@ -316,15 +359,18 @@ async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _is_throttle(error: APIStatusError) -> bool:
+    """A 429, or a 503 with ``Retry-After``: the server asking the client to slow down."""
+    return error.status_code == 429 or (error.status_code == 503 and error.retry_after is not None)
+
+
 def _server_did_not_act(error: LoopsError) -> bool:
     """Whether an answer proves a request was refused unprocessed, so a create may be resent.
 
     429 is a refusal by definition; a 503 that carries ``Retry-After`` is the server saying it
     is unavailable and to come back, not a failure half-way through the work.
     """
-    if not isinstance(error, APIStatusError):
-        return False
-    return error.status_code == 429 or (error.status_code == 503 and error.retry_after is not None)
+    return isinstance(error, APIStatusError) and _is_throttle(error)
 
 
 def _reason_of(error: LoopsError) -> str:

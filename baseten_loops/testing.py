@@ -26,6 +26,7 @@ import asyncio
 import collections
 import contextlib
 import json
+import math
 import random
 import string
 import threading
@@ -146,6 +147,12 @@ class FakeLoopsServer:
         faults: Random faults to inject (default: none).
         latency: Seconds every answer takes (default 0). With some latency, requests overlap
             on the server, so :attr:`peak_in_flight` shows the client's real concurrency.
+        rate_limit: Requests per second admitted, as real APIs protect themselves (default
+            ``None``: no limit). A token bucket refilled at this rate and holding one second's
+            worth (``rate_limit_burst`` to change that); a request that finds it empty is
+            answered ``429`` with ``Retry-After`` (whole seconds until a token is back, at
+            least 1). Change it while serving with :meth:`set_rate_limit`.
+        rate_limit_burst: Size of that bucket (default: ``rate_limit``, one second's worth).
 
     """
 
@@ -156,6 +163,8 @@ class FakeLoopsServer:
         port: int = 0,
         faults: Faults | None = None,
         latency: float = 0.0,
+        rate_limit: float | None = None,
+        rate_limit_burst: float | None = None,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
@@ -178,6 +187,10 @@ class FakeLoopsServer:
         self.peak_in_flight = 0
         #: Faults injected so far, by kind.
         self.faults_injected: collections.Counter[str] = collections.Counter()
+        self._limiter: _TokenBucket | None = None
+        self.set_rate_limit(rate_limit, burst=rate_limit_burst)
+        #: Requests answered 429 by the rate limit (``rate_limit``).
+        self.rate_limited = 0
         #: The most recent requests (method, raw path, headers), newest last.
         self.recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=1000)
 
@@ -240,6 +253,23 @@ class FakeLoopsServer:
         if sampler_id not in self._payloads:
             self.add_sampler(sampler_id, status=script[0])
         self._status_scripts[sampler_id] = script
+
+    def set_rate_limit(self, rate: float | None, *, burst: float | None = None) -> None:
+        """Admit ``rate`` requests per second from now on (``None``: no limit).
+
+        The bucket keeps the tokens it has (up to its new size), so a lowered limit bites at
+        once, the way a quota change does on a live API.
+        """
+        if rate is None:
+            self._limiter = None
+            return
+        if not rate > 0:
+            raise ValueError(f"rate must be > 0, got {rate!r}")
+        size = rate if burst is None else burst
+        if not size >= 1:
+            raise ValueError(f"burst must be >= 1, got {size!r}")
+        tokens = size if self._limiter is None else min(self._limiter.tokens, size)
+        self._limiter = _TokenBucket(rate, size, tokens)
 
     def enqueue(self, *replies: Reply, sampler_id: str | None = None) -> None:
         """Answer the next requests (for ``sampler_id``, or for any path) with ``replies``."""
@@ -335,12 +365,28 @@ class FakeLoopsServer:
                 await asyncio.sleep(self.latency)
             if request.headers.get("Authorization") not in self._accepted:
                 return _json_error(401, "unauthorized", "Invalid or missing API key")
+            limited = self._rate_limited()
+            if limited is not None:
+                return limited
             reply = self._next_reply(sampler_id)
             if reply is not None:
                 return await self._scripted_reply(request, sampler_id, reply)
             return self._sampler_reply(sampler_id)
         finally:
             self.in_flight -= 1
+
+    def _rate_limited(self) -> web.Response | None:
+        """The 429 for a request over the rate limit, or ``None`` to serve it."""
+        limiter = self._limiter
+        if limiter is None:
+            return None
+        wait = limiter.take(asyncio.get_running_loop().time())
+        if wait == 0.0:
+            return None
+        self.rate_limited += 1
+        response = _json_error(429, "rate_limited", "Too many requests; slow down")
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
 
     def _next_reply(self, sampler_id: str) -> Reply | None:
         for key in (sampler_id, None):
@@ -411,6 +457,28 @@ class FakeLoopsServer:
                 return _json_error(404, "not_found", f"Sampler {sampler_id} not found")
             body = self._bodies[sampler_id] = json.dumps({"sampler": payload}).encode()
         return web.Response(body=body, content_type="application/json")
+
+
+class _TokenBucket:
+    """The fake's rate limit: ``rate`` tokens a second, at most ``size`` saved up."""
+
+    __slots__ = ("rate", "size", "tokens", "updated")
+
+    def __init__(self, rate: float, size: float, tokens: float) -> None:
+        self.rate = rate
+        self.size = size
+        self.tokens = tokens
+        self.updated: float | None = None
+
+    def take(self, now: float) -> float:
+        """Take a token: 0.0 if there was one, else the seconds until there is."""
+        if self.updated is not None:
+            self.tokens = min(self.size, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
 
 
 def _json_error(status: int, code: str, message: str) -> web.Response:
