@@ -6,13 +6,13 @@ Requests go through the session (``_session.py``); bodies become models in ``_co
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
-from typing import Literal, overload
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Coroutine, Iterable
+from typing import Any, Literal, overload
 
 from ._convert import parse_sampler_response
 from ._exceptions import (
     APIConnectionError,
+    AuthenticationError,
     LoopsError,
     ResponseValidationError,
     SamplerFailedError,
@@ -89,43 +89,55 @@ class SamplersResource:
                     ...
         """
         _check_concurrency(concurrency)
-        # `concurrency` workers each take the next id, look it up, hand the result over and
-        # take another: one task per worker rather than one per id, and a finished lookup is
-        # followed by the next one in the same step. The bounded queue is the backpressure.
-        results: asyncio.Queue[tuple[str, Sampler | LoopsError] | _WorkerExit] = asyncio.Queue(
-            maxsize=concurrency
-        )
+        # `concurrency` workers each take the next id, look it up, put the result in `ready`
+        # and take another. The consumer takes everything ready at once, so it is woken once
+        # per batch rather than once per result; `ready` never holds more than `concurrency`
+        # results (workers wait for room), which bounds memory.
+        ready: list[tuple[str, Sampler | LoopsError]] = []
+        wake_consumer = asyncio.Event()
+        room = asyncio.Event()
         next_id = _id_source(ids)
-        loop = asyncio.get_running_loop()
+        bulk = _Bulk(self.get)
+        running = concurrency
+        failure: list[Exception] = []
 
         async def worker() -> None:
-            exit_with: _WorkerExit = _FINISHED
+            nonlocal running
             try:
                 while True:
                     try:
                         sampler_id = await next_id()
                     except StopAsyncIteration:
                         break
-                    try:
-                        result: Sampler | LoopsError = await self.get(sampler_id)
-                    except LoopsError as exc:
-                        result = exc
-                    await results.put((sampler_id, result))
+                    result = await bulk.lookup(sampler_id)
+                    while len(ready) >= concurrency:
+                        room.clear()
+                        await room.wait()
+                    ready.append((sampler_id, result))
+                    wake_consumer.set()
             except Exception as exc:  # a bug, or the ids iterable failed: surface it
-                exit_with = _WorkerExit(exc)
-            await results.put(exit_with)
+                failure.append(exc)
+            finally:
+                running -= 1
+                wake_consumer.set()
 
+        loop = asyncio.get_running_loop()
         workers = [loop.create_task(worker()) for _ in range(concurrency)]
-        running = len(workers)
         try:
-            while running:
-                item = await results.get()
-                if isinstance(item, _WorkerExit):
-                    running -= 1
-                    if item.error is not None:
-                        raise item.error
-                    continue
-                yield item
+            while True:
+                if failure:
+                    raise failure[0]
+                if ready:
+                    batch = ready.copy()
+                    ready.clear()
+                    room.set()
+                    for item in batch:
+                        yield item
+                elif not running:
+                    return
+                else:
+                    wake_consumer.clear()
+                    await wake_consumer.wait()
         finally:
             for task in workers:
                 task.cancel()
@@ -172,14 +184,19 @@ class SamplersResource:
                 slots[index] = exc
             else:
                 positions.setdefault(sampler_id, []).append(index)
-        async with contextlib.aclosing(
-            self.iter_many(positions, concurrency=concurrency)
-        ) as lookups:
-            async for sampler_id, result in lookups:
-                if isinstance(result, LoopsError) and not return_exceptions:
-                    raise result  # leaving the block cancels the lookups still in flight
+        pending = iter(positions)  # the distinct ids, shared by the workers
+        bulk = _Bulk(self.get)
+
+        async def worker() -> None:
+            # Results go straight into their slots: no queue, no hand-off per lookup.
+            for sampler_id in pending:
+                result = await bulk.lookup(sampler_id)
+                if not return_exceptions and isinstance(result, LoopsError):
+                    raise result  # _run_workers cancels the lookups still in flight
                 for index in positions[sampler_id]:
                     slots[index] = result
+
+        await _run_workers(worker, min(concurrency, len(positions)))
         return slots  # type: ignore[return-value]  # every slot is filled by now
 
     async def wait_until_active(
@@ -248,21 +265,49 @@ def _wait_timeout(sampler_id: str, timeout: float, last: Sampler | None) -> Wait
     )
 
 
+async def _run_workers(worker: Callable[[], Coroutine[Any, Any, None]], count: int) -> None:
+    """Run ``count`` copies of ``worker``; if one fails (or we are cancelled), stop them all."""
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(worker()) for _ in range(count)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 def _check_concurrency(concurrency: int) -> None:
     if type(concurrency) is not int or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
 
 
-class _WorkerExit:
-    """What an iter_many worker hands over when it stops: nothing wrong, or the error."""
+class _Bulk:
+    """What the lookups of one bulk call share: a key the server refused ends them all.
 
-    __slots__ = ("error",)
+    A 401 means no lookup of this client can succeed, so once one is met the remaining ids get
+    that same error without a request each (10,000 ids with a wrong key send one request per
+    worker in flight, not 10,000).
+    """
 
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
+    __slots__ = ("_get", "rejected")
 
+    def __init__(self, get: Callable[[str], Awaitable[Sampler]]) -> None:
+        self._get = get
+        self.rejected: AuthenticationError | None = None
 
-_FINISHED = _WorkerExit()
+    async def lookup(self, sampler_id: str) -> Sampler | LoopsError:
+        """The sampler, or the :class:`LoopsError` its lookup ended with."""
+        if self.rejected is not None:
+            return self.rejected
+        try:
+            return await self._get(sampler_id)
+        except AuthenticationError as exc:
+            self.rejected = exc
+            return exc
+        except LoopsError as exc:
+            return exc
 
 
 def _id_source(ids: SamplerIds) -> Callable[[], Awaitable[str]]:

@@ -1,8 +1,11 @@
 """Bulk lookup benchmark: this library against raw aiohttp (and Baseten's SDK when installed).
 
-Modes: "raw aiohttp" (one session, a semaphore, resp.json(), no models: the floor), "raw +
-models" (the same plus this library's JSON -> Sampler step: the floor for a typed client),
-"baseten_loops" (client.samplers.get_many), and "baseten SDK" when ``baseten`` is installed.
+Modes, each making a fresh session or client per batch as a script would: "raw aiohttp" (the
+plain code a user would write instead: ``asyncio.gather`` over a semaphore, ``resp.json()``),
+"raw + models" (the same plus this library's JSON -> Sampler step: the floor for a typed
+client), "get_many", "iter_many", "get on a pool" (a hand-written worker pool calling
+``client.samplers.get``), and "baseten SDK" when ``baseten`` is installed. Reported: wall time
+and client CPU per lookup, and both as ratios to raw aiohttp (medians of per-round ratios).
 
     python benchmarks/bulk.py                      # N=3000, concurrency 64, 7 rounds
     python benchmarks/bulk.py -n 1000 --rounds 3
@@ -28,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 import aiohttp
 
-from baseten_loops import LoopsClient, RetryPolicy
+from baseten_loops import LoopsClient, Sampler
 from baseten_loops._convert import parse_sampler_response
 
 API_KEY = "bench-key"
@@ -65,122 +68,121 @@ def start_server(count: int, ids_file: str) -> tuple[subprocess.Popen[str], str,
     return proc, base_url, ids
 
 
-async def make_modes(base_url: str) -> tuple[dict[str, Mode], Callable[[], Awaitable[None]]]:
+def make_modes(base_url: str) -> dict[str, Mode]:
+    """Each mode makes its own session or client per batch, as a script would."""
     headers = {"Authorization": f"Bearer {API_KEY}"}
-    raw_session = aiohttp.ClientSession()
-    client = LoopsClient(API_KEY, base_url=base_url, retry=RetryPolicy(max_attempts=1))
 
     def raw(models: bool) -> Mode:
+        # The plain code a user would write instead: gather over a semaphore, resp.json().
         async def run(ids: list[str], concurrency: int) -> int:
             semaphore = asyncio.Semaphore(concurrency)
+            async with aiohttp.ClientSession(headers=headers) as session:
 
-            async def one(sampler_id: str) -> object:
-                async with (
-                    semaphore,
-                    raw_session.get(
-                        f"{base_url}/v1/loops/samplers/{sampler_id}", headers=headers
-                    ) as response,
-                ):
-                    if models:  # the floor for a typed client: plus our JSON -> Sampler step
-                        return parse_sampler_response(await response.read())
-                    return await response.json()
+                async def one(sampler_id: str) -> object:
+                    async with (
+                        semaphore,
+                        session.get(f"{base_url}/v1/loops/samplers/{sampler_id}") as response,
+                    ):
+                        response.raise_for_status()
+                        if models:  # the floor for a typed client: plus our JSON -> Sampler
+                            return parse_sampler_response(await response.read())
+                        return await response.json()
 
-            return len(await asyncio.gather(*(one(i) for i in ids)))
+                return len(await asyncio.gather(*(one(i) for i in ids)))
 
         return run
 
-    async def library(ids: list[str], concurrency: int) -> int:
-        return len(await client.samplers.get_many(ids, concurrency=concurrency))
+    async def get_many(ids: list[str], concurrency: int) -> int:
+        async with LoopsClient(API_KEY, base_url=base_url) as client:
+            return len(await client.samplers.get_many(ids, concurrency=concurrency))
+
+    async def iter_many(ids: list[str], concurrency: int) -> int:
+        async with LoopsClient(API_KEY, base_url=base_url) as client:
+            return len([r async for r in client.samplers.iter_many(ids, concurrency=concurrency)])
+
+    async def get_pool(ids: list[str], concurrency: int) -> int:
+        # A hand-written worker pool over client.samplers.get.
+        async with LoopsClient(API_KEY, base_url=base_url) as client:
+            pending = iter(ids)
+            found: list[Sampler] = []
+
+            async def worker() -> None:
+                for sampler_id in pending:
+                    found.append(await client.samplers.get(sampler_id))
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return len(found)
 
     modes: dict[str, Mode] = {
         "raw aiohttp": raw(models=False),
         "raw + models": raw(models=True),
-        "baseten_loops": library,
+        "get_many": get_many,
+        "iter_many": iter_many,
+        "get on a pool": get_pool,
     }
-    closers = [raw_session.close, client.close]
     peer = _baseten_sdk_mode(base_url)
     if peer is not None:
-        modes["baseten SDK"] = peer[0]
-        closers.append(peer[1])
-
-    async def close() -> None:
-        for closer in closers:
-            await closer()
-
-    return modes, close
+        modes["baseten SDK"] = peer
+    return modes
 
 
-def _baseten_sdk_mode(base_url: str) -> tuple[Mode, Callable[[], Awaitable[None]]] | None:
+def _baseten_sdk_mode(base_url: str) -> Mode | None:
     try:
         from baseten.client import AsyncManagementClient  # type: ignore[import-not-found]
     except ImportError:
         return None
-    sdk = AsyncManagementClient(api_key=API_KEY, base_url_override=base_url)
 
     async def baseten_sdk(ids: list[str], concurrency: int) -> int:
+        sdk = AsyncManagementClient(api_key=API_KEY, base_url_override=base_url)
         semaphore = asyncio.Semaphore(concurrency)
 
         async def one(sampler_id: str) -> object:
             async with semaphore:
                 return await sdk.api.get_loops_samplers_sampler_id(sampler_id=sampler_id)
 
-        return len(await asyncio.gather(*(one(i) for i in ids)))
+        try:
+            return len(await asyncio.gather(*(one(i) for i in ids)))
+        finally:
+            await sdk.close()
 
-    return baseten_sdk, sdk.close
+    return baseten_sdk
 
 
 async def run_speed(base_url: str, ids: list[str], n: int, concurrency: int, rounds: int) -> None:
-    modes, close = await make_modes(base_url)
+    modes = make_modes(base_url)
     batch = ids[:n]
     walls: dict[str, list[float]] = {name: [] for name in modes}
     cpus: dict[str, list[float]] = {name: [] for name in modes}
-    try:
-        for mode in modes.values():  # warm-up: connections open, code paths hot
-            await mode(batch[:200], concurrency)
-        names = list(modes)
-        for round_number in range(rounds):
-            shift = round_number % len(names)
-            for name in names[shift:] + names[:shift]:  # interleave, rotating who goes first
-                wall0, cpu0 = time.perf_counter(), time.process_time()
-                done = await modes[name](batch, concurrency)
-                walls[name].append(time.perf_counter() - wall0)
-                cpus[name].append(time.process_time() - cpu0)
-                assert done == n
-    finally:
-        await close()
-    print(f"N={n} concurrency={concurrency} rounds={rounds} (medians)")
-    median = {name: statistics.median(values) for name, values in walls.items()}
-    # Each round runs every mode back to back, so the ratio within a round cancels most of the
-    # machine's drift; the median of those paired ratios is the headline figure.
-    paired = statistics.median(
-        lib / raw for lib, raw in zip(walls["baseten_loops"], walls["raw aiohttp"], strict=True)
-    )
+    for mode in modes.values():  # warm-up: code paths hot, the server's caches filled
+        await mode(batch[:200], concurrency)
+    names = list(modes)
+    for round_number in range(rounds):
+        shift = round_number % len(names)
+        for name in names[shift:] + names[:shift]:  # interleave, rotating who goes first
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            done = await modes[name](batch, concurrency)
+            walls[name].append(time.perf_counter() - wall0)
+            cpus[name].append(time.process_time() - cpu0)
+            assert done == n
+    print(f"N={n} concurrency={concurrency} rounds={rounds}; a fresh session/client per batch")
+    print(f"  {'mode':14s} {'req/s':>8} {'wall ms':>8} {'CPU us/lookup':>14}   vs raw: wall  CPU")
+    base = "raw aiohttp"
     for name in modes:
+        wall = statistics.median(walls[name])
         cpu_us = statistics.median(cpus[name]) / n * 1e6
+        # Each round runs every mode back to back, so a ratio within a round cancels most of
+        # the machine's drift; the median of those paired ratios is the figure to quote.
+        wall_ratio = statistics.median(a / b for a, b in zip(walls[name], walls[base], strict=True))
+        cpu_ratio = statistics.median(a / b for a, b in zip(cpus[name], cpus[base], strict=True))
         print(
-            f"  {name:14s} {n / median[name]:8.0f} req/s  {median[name] * 1000:7.1f} ms  "
-            f"client CPU {cpu_us:6.1f} us/req"
+            f"  {name:14s} {n / wall:8.0f} {wall * 1000:8.1f} {cpu_us:14.1f}"
+            f"   {wall_ratio:10.3f} {cpu_ratio:5.3f}"
         )
-    raw = median["raw aiohttp"]
-    lib = median["baseten_loops"]
-    print(f"  ratio baseten_loops/raw aiohttp wall time: {paired:.3f} (median of per-round ratios)")
-    print(f"  ratio of median wall times:               {lib / raw:.3f}")
-    models = median["raw + models"]
-    print(f"  ratio baseten_loops/(raw + models) wall:   {lib / models:.3f}")
-    print(
-        "  ratio baseten_loops/raw aiohttp CPU time:  "
-        f"{statistics.median(cpus['baseten_loops']) / statistics.median(cpus['raw aiohttp']):.3f}"
-    )
-    if "baseten SDK" in median:
-        print(f"  ratio baseten_loops/baseten SDK wall time: {lib / median['baseten SDK']:.3f}")
-    else:
-        print("  baseten SDK not installed: peer comparison skipped (pip install baseten)")
 
 
 MEMORY_CHILD = """
 import asyncio, sys
 from baseten_loops import LoopsClient, RetryPolicy
-from baseten_loops._convert import parse_sampler_response
 
 async def main(base_url, ids, count):
     def generate():

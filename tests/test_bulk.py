@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from baseten_loops import (
+    AuthenticationError,
     InvalidSamplerIdError,
     LoopsClient,
     LoopsError,
@@ -309,3 +310,30 @@ async def test_wait_until_active_refuses_bad_arguments(client: LoopsClient) -> N
         await client.samplers.wait_until_active("abc", timeout=0)
     with pytest.raises(InvalidSamplerIdError):
         await client.samplers.wait_until_active("a/b")
+
+
+@pytest.mark.parametrize("bulk_call", ["get_many", "iter_many"])
+async def test_a_refused_key_ends_a_bulk_call_without_a_request_per_id(
+    server: FakeLoopsServer, bulk_call: str
+) -> None:
+    ids = server.add_samplers(500)
+    async with LoopsClient("wrong-key", base_url=server.base_url) as client:
+        if bulk_call == "get_many":
+            results = await client.samplers.get_many(ids, concurrency=8, return_exceptions=True)
+        else:
+            pairs = [pair async for pair in client.samplers.iter_many(ids, concurrency=8)]
+            assert sorted(sampler_id for sampler_id, _ in pairs) == sorted(ids)
+            results = [result for _, result in pairs]
+    assert len(results) == len(ids)
+    assert all(isinstance(result, AuthenticationError) for result in results)
+    assert server.requests <= 8  # at most the lookups already in flight, not one per id
+
+
+async def test_a_refused_key_is_raised_by_get_many_without_return_exceptions(
+    server: FakeLoopsServer,
+) -> None:
+    ids = server.add_samplers(100)
+    async with LoopsClient("wrong-key", base_url=server.base_url) as client:
+        with pytest.raises(AuthenticationError):
+            await client.samplers.get_many(ids, concurrency=4)
+    assert server.requests <= 4
