@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import pydoc
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 from sybil.example import SybilFailure
 
+import baseten_loops
 from tests.docs_blocks import DOCS_SAMPLERS, ROOT, docs_sybil
 
 
@@ -109,7 +113,7 @@ def test_bash_blocks_run_the_cli_against_the_fake_server(tmp_path: Path) -> None
         tmp_path,
         """\
         ```bash
-        baseten-loops samplers get abc123 | grep -q '"ACTIVE"'
+        baseten-loops samplers get abc123 | grep '"name": "ACTIVE"'
         ```
 
         ```bash
@@ -184,3 +188,43 @@ def test_the_environment_is_restored_after_a_page(tmp_path: Path) -> None:
 )
 def test_every_page_is_collected(page: str) -> None:
     assert docs_sybil().should_parse(ROOT / page)
+
+
+def public_classes() -> set[str]:
+    return {name for name in baseten_loops.__all__ if inspect.isclass(getattr(baseten_loops, name))}
+
+
+def test_help_describes_every_public_name() -> None:
+    text = pydoc.render_doc(baseten_loops, renderer=pydoc.plaintext)
+    description = text.split("\nDESCRIPTION\n", 1)[1].split("\nPACKAGE CONTENTS\n", 1)[0]
+    missing = [name for name in baseten_loops.__all__ if name not in description]
+    assert not missing, f"add {missing} to the docstring of baseten_loops/__init__.py"
+    assert "baseten_loops.testing" in description
+
+
+def test_help_documents_exactly_the_public_classes() -> None:
+    text = pydoc.render_doc(baseten_loops, renderer=pydoc.plaintext)
+    classes = text.split("\nCLASSES\n", 1)[1].split("\nDATA\n", 1)[0]
+    documented = set(re.findall(r"^    class (\w+)", classes, re.MULTILINE))
+    assert documented == public_classes()
+    assert "\nFUNCTIONS\n" not in text  # no private helper leaks into the package's namespace
+
+
+def test_reference_shows_every_public_class_under_its_public_path() -> None:
+    reference = (ROOT / "docs" / "reference.md").read_text()
+    rendered = set(re.findall(r"^::: baseten_loops\.(\w+)$", reference, re.MULTILINE))
+    assert public_classes() <= rendered
+    assert "::: baseten_loops._" not in reference
+
+
+def test_mkdocs_has_site_and_repo_urls_and_fetches_no_fonts() -> None:
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert re.search(r"^site_url: https://\S+/$", config, re.MULTILINE)
+    assert re.search(r"^repo_url: https://\S+$", config, re.MULTILINE)
+    assert re.search(r"^  font: false\b", config, re.MULTILINE)
+
+
+def test_every_docs_page_is_in_the_mkdocs_nav() -> None:
+    config = (ROOT / "mkdocs.yml").read_text()
+    missing = [p.name for p in (ROOT / "docs").glob("*.md") if f": {p.name}\n" not in config]
+    assert not missing, f"add {missing} to the nav of mkdocs.yml"
