@@ -1,11 +1,44 @@
 """Asyncio-first client for Baseten's Loops management API.
 
-::
+The public API is the names below, all importable from ``baseten_loops`` (they are its
+``__all__``), and the submodules ``baseten_loops.testing`` and ``baseten_loops.cli``. Modules whose
+names start with ``_`` are private: import from ``baseten_loops``, not from them::
+
+    import asyncio
 
     from baseten_loops import LoopsClient
 
-    async with LoopsClient() as client:  # key from BASETEN_API_KEY
-        sampler = await client.samplers.get("abc123")
+
+    async def main() -> None:
+        async with LoopsClient() as client:  # the key comes from BASETEN_API_KEY
+            sampler = await client.samplers.get("abc123")
+            print(sampler.status.name)
+
+
+    asyncio.run(main())
+
+Client:
+    LoopsClient, SamplersResource (``client.samplers``), ClientStats (``client.stats``),
+    DEFAULT_BASE_URL.
+
+Configuration:
+    RetryPolicy, RetryBudget.
+
+Models:
+    Sampler, SamplerStatus, DeploymentStatus, User, InstanceType.
+
+Errors (every one a LoopsError):
+    LoopsError, ConfigurationError, InvalidSamplerIdError, SamplerIdTypeError,
+    APIConnectionError, APITimeoutError, APIStatusError, BadRequestError, AuthenticationError,
+    PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError,
+    RateLimitError, InternalServerError, ResponseValidationError, ResponseTooLargeError,
+    SamplerFailedError, WaitTimeoutError.
+
+Submodules:
+    baseten_loops.testing: FakeLoopsServer, a fake Loops API on 127.0.0.1 for your tests.
+    baseten_loops.cli: the ``baseten-loops`` command.
+
+The version is ``baseten_loops.__version__``.
 """
 
 from ._client import DEFAULT_BASE_URL, LoopsClient
