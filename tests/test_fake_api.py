@@ -648,3 +648,14 @@ async def test_user_config_is_merged_field_by_field(api: Api) -> None:
         status, error = await api.call("PATCH", path, json=body)
         assert (status, error["error"]) == (422, "validation_error")
     assert api.server.user_config["sampler_accelerator_priority"] == ["B200"]
+
+
+async def test_seeded_sessions_are_served_and_bring_their_team(api: Api) -> None:
+    api.server.add_session("s1", team_id="t9")
+    assert await api.ok("GET", "/v1/loops/sessions/s1") == {"session": {"id": "s1"}}
+    body = {"session_id": "s1", "base_model": "Qwen/Qwen3-8B"}
+    run = (await api.ok("POST", "/v1/teams/t9/loops/runs", json=body))["run"]
+    assert run["session_id"] == "s1"
+    assert [r["id"] for r in (await api.ok("GET", "/v1/teams/t9/loops/runs"))["runs"]] == [
+        run["id"]
+    ]
