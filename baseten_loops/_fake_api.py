@@ -284,6 +284,15 @@ def _series(start_ms: int, step_s: int, count: int, value: float) -> list[dict[s
     ]
 
 
+def _window(start_ms: int | None, end_ms: int | None, default_ms: int) -> tuple[int, int]:
+    """A time window in epoch milliseconds: ``end`` defaults to now, ``start`` to before it."""
+    end = _now_ms() if end_ms is None else end_ms
+    start = end - default_ms if start_ms is None else start_ms
+    if start > end:
+        raise _bad_request("start_epoch_millis must not be after end_epoch_millis")
+    return start, end
+
+
 def _encode_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
 
@@ -393,7 +402,7 @@ class FakeApi:
     def advance(self, object_id: str) -> None:
         """Apply the next scripted status of ``object_id``, if it has a script."""
         script = self.status_scripts.get(object_id)
-        if script:
+        if script and self.status_holder(object_id) is not None:
             self.set_status(object_id, script[0])
             if len(script) > 1:
                 script.popleft()
@@ -788,12 +797,9 @@ class FakeApi:
     def deployment_logs(self, call: Call) -> Answer:
         deployment_id = call.path["deployment_id"]
         self._get(self.deployments, "Deployment", deployment_id)
-        end = call.query["end_epoch_millis"]
-        end = _now_ms() if end is None else end
-        start = call.query["start_epoch_millis"]
-        start = end - _DEFAULT_LOG_WINDOW_MS if start is None else start
-        if start > end:
-            raise _bad_request("start_epoch_millis must not be after end_epoch_millis")
+        start, end = _window(
+            call.query["start_epoch_millis"], call.query["end_epoch_millis"], _DEFAULT_LOG_WINDOW_MS
+        )
         if end - start > _MAX_LOG_WINDOW_MS:
             raise _bad_request("the window from start to end must not exceed 7 days")
         min_level = call.query["min_level"]
@@ -812,11 +818,9 @@ class FakeApi:
     def deployment_metrics(self, call: Call) -> Answer:
         deployment_id = call.path["deployment_id"]
         self._get(self.deployments, "Deployment", deployment_id)
-        end = call.body.get("end_epoch_millis") or _now_ms()
-        start = call.body.get("start_epoch_millis") or end - 3600 * 1000
-        if start > end:
-            raise _bad_request("start_epoch_millis must not be after end_epoch_millis")
-        step = call.body.get("step_seconds") or max(60, (end - start) // 1000 // 60)
+        body = call.body
+        start, end = _window(body.get("start_epoch_millis"), body.get("end_epoch_millis"), 3600_000)
+        step = body.get("step_seconds") or max(60, (end - start) // 1000 // 60)
         count = min(60, (end - start) // 1000 // step + 1)
         compute = {
             "gpu_memory_usage_bytes": {"0": _series(start, step, count, 6.0e10)},
@@ -1048,14 +1052,11 @@ _LOOPS_ROUTES = (
         "/v1/loops/deployments/{deployment_id}/metrics",
         "post_loops_deployments_metrics",
         FakeApi.deployment_metrics,
-        body=tuple(
-            Field(name, int)
-            for name in (
-                "end_epoch_millis",
-                "start_epoch_millis",
-                "step_seconds",
-                "time_divisor_seconds",
-            )
+        body=(
+            Field("end_epoch_millis", int),
+            Field("start_epoch_millis", int),
+            Field("step_seconds", int, minimum=1),
+            Field("time_divisor_seconds", int, minimum=1),
         ),
     ),
     Route(

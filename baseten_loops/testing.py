@@ -244,6 +244,7 @@ class FakeLoopsServer:
         """Stop serving a sampler: it answers 404 from now on."""
         self._api.samplers.pop(sampler_id, None)
         self._api.sampler_bodies.pop(sampler_id, None)
+        self._api.status_scripts.pop(sampler_id, None)
 
     def set_status(self, object_id: str, status: str) -> None:
         """Change the status of a served sampler, run or deployment."""

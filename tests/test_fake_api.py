@@ -606,6 +606,8 @@ async def test_deployment_metrics(api: Api) -> None:
     assert status == 400
     status, error = await api.call("POST", path, json={"step_seconds": "60"})
     assert (status, error["message"]) == (422, "body.step_seconds: must be an integer")
+    status, error = await api.call("POST", path, json={"step_seconds": 0})
+    assert (status, error["message"]) == (422, "body.step_seconds: must be >= 1")
 
 
 # -- capabilities and user config -------------------------------------------------------------

@@ -62,6 +62,12 @@ async def test_set_status_and_remove(client: LoopsClient, server: FakeLoopsServe
     assert server.requests_by_id["abc"] == 1
 
 
+async def test_a_removed_sampler_with_a_script_is_a_404(server: FakeLoopsServer) -> None:
+    server.script_statuses("abc", ["BUILDING", "ACTIVE"])
+    server.remove_sampler("abc")
+    assert await _get(server, "/v1/loops/samplers/abc") == 404
+
+
 async def test_script_statuses_needs_at_least_one() -> None:
     with pytest.raises(ValueError, match="must not be empty"):
         FakeLoopsServer().script_statuses("abc", [])
