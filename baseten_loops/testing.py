@@ -531,7 +531,7 @@ class FakeLoopsServer:
                 request.raw_path,
                 request.headers,
                 path=request.path,
-                query=dict(request.query),
+                query={name: request.query[name] for name in request.query},
                 body=body,
                 route=None if route is None else route.key,
             )

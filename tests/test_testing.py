@@ -210,7 +210,8 @@ async def test_recorded_requests_carry_query_body_and_route(server: FakeLoopsSer
     headers = {"Authorization": f"Bearer {server.api_key}"}
     async with aiohttp.ClientSession() as session:
         url = f"{server.base_url}/v1/loops/runs"
-        async with session.get(url, params={"scope": "org"}, headers=headers) as r:
+        params = [("scope", "org"), ("scope", "mine")]
+        async with session.get(url, params=params, headers=headers) as r:
             assert r.status == 200
         async with session.post(url, json={"session_id": "s"}, headers=headers) as r:
             assert r.status == 422
@@ -220,7 +221,7 @@ async def test_recorded_requests_carry_query_body_and_route(server: FakeLoopsSer
         "GET /v1/loops/runs",
         "/v1/loops/runs",
     )
-    assert listed.raw_path == "/v1/loops/runs?scope=org"
+    assert listed.raw_path == "/v1/loops/runs?scope=org&scope=mine"
     assert (listed.query, listed.body, listed.json) == ({"scope": "org"}, b"", None)
     assert (created.route, created.json) == ("POST /v1/loops/runs", {"session_id": "s"})
     assert created.headers["Content-Type"] == "application/json"
