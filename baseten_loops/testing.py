@@ -125,7 +125,7 @@ class RecordedRequest:
     Attributes:
         method: The HTTP method.
         raw_path: The request target as sent: still percent-encoded, with the query string.
-        headers: The request headers.
+        headers: The request headers (left out of the repr: they hold the API key).
         path: The decoded path, without the query string.
         query: The query parameters (the first value of each name).
         body: The raw request body (``b""`` when there was none).
@@ -136,7 +136,7 @@ class RecordedRequest:
 
     method: str
     raw_path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=False)  # the key is in there
     path: str = ""
     query: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes = b""
@@ -185,7 +185,6 @@ class FakeLoopsServer:
             deployment_statuses=deployment_statuses,
             polls_per_status=polls_per_status,
         )
-        self._routes = {route.operation_id: route for route in ROUTES}
         self._scripted: dict[tuple[str, str] | None, collections.deque[Reply]] = {}
         self._accepted = {f"Bearer {api_key}", f"Api-Key {api_key}"}
         self._rng = random.Random(self.faults.seed)
@@ -501,7 +500,7 @@ class FakeLoopsServer:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            route = self._routes.get(request.match_info.route.name or "")
+            route = ROUTES_BY_OPERATION.get(request.match_info.route.name or "")
             body = await request.read() if request.body_exists else b""
             self._record(request, route, body)
             object_id = _object_id(request.match_info)

@@ -225,6 +225,7 @@ async def test_recorded_requests_carry_query_body_and_route(server: FakeLoopsSer
     assert (listed.query, listed.body, listed.json) == ({"scope": "org"}, b"", None)
     assert (created.route, created.json) == ("POST /v1/loops/runs", {"session_id": "s"})
     assert created.headers["Content-Type"] == "application/json"
+    assert server.api_key not in repr(created)
 
 
 async def test_statuses_of_runs_and_deployments_can_be_scripted(server: FakeLoopsServer) -> None:
