@@ -22,7 +22,7 @@ Client:
     DEFAULT_BASE_URL.
 
 Configuration:
-    RetryPolicy, RetryBudget.
+    RetryPolicy, RetryBudget, FlowControl.
 
 Models:
     Sampler, SamplerStatus, DeploymentStatus, User, InstanceType.

@@ -13,11 +13,13 @@ sockets, timeouts and keep-alive::
             async with LoopsClient(server.api_key, base_url=server.base_url) as client:
                 sampler = await client.samplers.get("abc123")
 
-It answers ``GET /v1/loops/samplers/{id}`` like the live API (401 without the right key, 404
-for an unknown sampler, JSON error bodies), and can script replies per id, script status
-transitions, and inject random faults (:class:`Faults`). It counts what it saw:
-:attr:`FakeLoopsServer.requests`, :attr:`~FakeLoopsServer.requests_by_id` and
-:attr:`~FakeLoopsServer.peak_in_flight`.
+It serves every ``/loops`` operation of the API with state, like the live service: sessions,
+runs, trainers and samplers can be created and appear in lists; a created sampler comes up
+through statuses; checkpoints and deployments are listed, paged and deactivated. Requests are
+validated (401 without the right key, 404 for an unknown id, 400/422 JSON error bodies for bad
+input). It can script replies for any route, script status transitions and inject random faults
+(:class:`Faults`), and it records what it saw: :attr:`FakeLoopsServer.recorded`,
+:attr:`~FakeLoopsServer.requests_by_id`, :attr:`~FakeLoopsServer.peak_in_flight`.
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ import contextlib
 import json
 import math
 import random
-import string
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
@@ -38,15 +39,28 @@ from typing import Any
 import attrs
 from aiohttp import web
 
+from ._fake_api import (
+    _ID_ALPHABET,
+    BASE_MODELS,
+    ROUTES,
+    ROUTES_BY_OPERATION,
+    ApiError,
+    Call,
+    FakeApi,
+    Route,
+    parse_body,
+    parse_query,
+    sampler_payload,
+)
+
 __all__ = ["FakeLoopsServer", "Faults", "RecordedRequest", "Reply", "sampler_payload"]
 
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-_BASE_MODELS = ("Qwen/Qwen3-8B", "meta-llama/Llama-3.1-8B-Instruct", "mistralai/Mistral-7B-v0.3")
 _EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _BAD_GATEWAY_HTML = (
     b"<html><head><title>502 Bad Gateway</title></head>"
     b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 )
+_FileSpec = Iterable[str | Mapping[str, Any]] | int
 
 
 @attrs.frozen
@@ -55,8 +69,8 @@ class Reply:
 
     Attributes:
         status: HTTP status to answer with.
-        body: ``None`` for the normal answer (the sampler's JSON on 200, a JSON error body
-            otherwise), or the exact body: ``bytes``, ``str``, or a JSON-able object.
+        body: ``None`` for the normal answer (the route's own answer on 200, a JSON error
+            body otherwise), or the exact body: ``bytes``, ``str``, or a JSON-able object.
         headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
         delay: Seconds to wait before answering (to trip client timeouts).
         drop: Close the connection without answering.
@@ -77,6 +91,9 @@ class Reply:
 class Faults:
     """Random faults, each a probability per attempt, on each id's first ``faulty_attempts``.
 
+    Faults hit every route. A request is counted per object id in its path (sampler, run,
+    checkpoint...); a route without an id (lists, creates) is counted per route.
+
     Attributes:
         error_503: A JSON 503.
         rate_limit_429: A 429 with ``Retry-After: retry_after``.
@@ -85,9 +102,9 @@ class Faults:
         slow: The answer comes after ``slow_seconds`` (longer than the client's timeout).
         retry_after: The Retry-After, in seconds, of injected 429s.
         slow_seconds: How late a slow answer is.
-        faulty_attempts: Faults hit only an id's first this-many requests, so every id
-            eventually succeeds with enough attempts.
-        seed: Seed of the fault dice, for reproducible runs.
+        faulty_attempts: Faults hit only an id's (or route's) first this-many requests, so
+            every request eventually succeeds with enough attempts.
+        seed: Seed of the fault dice and of generated ids, for reproducible runs.
 
     """
 
@@ -104,38 +121,32 @@ class Faults:
 
 @attrs.frozen
 class RecordedRequest:
-    """A request the server received: method, raw (still percent-encoded) path, headers."""
+    """A request the server received.
+
+    Attributes:
+        method: The HTTP method.
+        raw_path: The request target as sent: still percent-encoded, with the query string.
+        headers: The request headers (left out of the repr: they hold the API key).
+        path: The decoded path, without the query string.
+        query: The query parameters (the first value of each name).
+        body: The raw request body (``b""`` when there was none).
+        route: The operation it matched, as ``"METHOD /template"`` (e.g.
+            ``"POST /v1/loops/runs"``), or ``None`` for an unknown path.
+
+    """
 
     method: str
     raw_path: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = attrs.field(repr=False)  # the key is in there
+    path: str = ""
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = b""
+    route: str | None = None
 
-
-def sampler_payload(
-    sampler_id: str,
-    *,
-    status: str = "ACTIVE",
-    base_model: str = "Qwen/Qwen3-8B",
-    created_at: str | None = None,
-    model_id: str | None = None,
-    deployment_id: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    """A sampler object as the live API sends it (``LoopsSamplerV1`` plus live fields)."""
-    payload: dict[str, Any] = {
-        "id": sampler_id,
-        "base_url": f"https://model-{sampler_id}.api.baseten.co/environments/production/sync/v1",
-        "base_model": base_model,
-        "created_at": created_at or "2026-01-02T03:04:05.123456Z",
-        "model_id": model_id,
-        "deployment_id": deployment_id,
-        "status": {"name": status},
-        "user": {"email": "trainer@example.com"},
-        "instance_type": None,
-        "node_count": 1,
-    }
-    payload.update(extra)
-    return payload
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON, or ``None`` when there was no body."""
+        return json.loads(self.body) if self.body else None
 
 
 class FakeLoopsServer:
@@ -153,6 +164,10 @@ class FakeLoopsServer:
             answered ``429`` with ``Retry-After`` (whole seconds until a token is back, at
             least 1). Change it while serving with :meth:`set_rate_limit`.
         rate_limit_burst: Size of that bucket (default: ``rate_limit``, one second's worth).
+        sampler_statuses: The statuses a sampler created through the API goes through, one
+            per ``polls_per_status`` lookups (``GET /v1/loops/samplers/{id}``); the last stays.
+        deployment_statuses: The same for the Loops deployment a created run or trainer gets.
+        polls_per_status: How many lookups see each status before the next one.
 
     """
 
@@ -165,23 +180,31 @@ class FakeLoopsServer:
         latency: float = 0.0,
         rate_limit: float | None = None,
         rate_limit_burst: float | None = None,
+        sampler_statuses: Sequence[str] = ("BUILDING", "DEPLOYING", "ACTIVE"),
+        deployment_statuses: Sequence[str] = ("CREATED", "DEPLOYING", "RUNNING"),
+        polls_per_status: int = 1,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
         self.faults = faults or Faults()
         self._port = port
-        self._payloads: dict[str, dict[str, Any]] = {}
-        self._bodies: dict[str, bytes] = {}
-        self._status_scripts: dict[str, collections.deque[str]] = {}
-        self._scripted: dict[str | None, collections.deque[Reply]] = {}
+        self._api = FakeApi(
+            seed=self.faults.seed,
+            sampler_statuses=sampler_statuses,
+            deployment_statuses=deployment_statuses,
+            polls_per_status=polls_per_status,
+        )
+        self._scripted: dict[tuple[str, str] | None, collections.deque[Reply]] = {}
         self._accepted = {f"Bearer {api_key}", f"Api-Key {api_key}"}
         self._rng = random.Random(self.faults.seed)
         self._runner: web.AppRunner | None = None
         self._base_url: str | None = None
         #: Requests received in all.
         self.requests = 0
-        #: Requests received per sampler id.
+        #: Requests received per object id in the path (sampler, run, checkpoint...).
         self.requests_by_id: collections.Counter[str] = collections.Counter()
+        #: Requests received per operation, as ``"METHOD /template"``.
+        self.requests_by_route: collections.Counter[str] = collections.Counter()
         #: Requests being handled right now, and the most there ever were at once.
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -191,22 +214,19 @@ class FakeLoopsServer:
         self.set_rate_limit(rate_limit, burst=rate_limit_burst)
         #: Requests answered 429 by the rate limit (``rate_limit``).
         self.rate_limited = 0
-        #: The most recent requests (method, raw path, headers), newest last.
+        #: The most recent requests, newest last (see :class:`RecordedRequest`).
         self.recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=1000)
 
-    # -- data ------------------------------------------------------------------------------
+    # -- samplers ----------------------------------------------------------------------------
 
     def add_sampler(self, sampler_id: str | None = None, **fields: Any) -> dict[str, Any]:
-        """Serve a sampler; ``fields`` override those of :func:`sampler_payload`.
+        """Serve a standalone sampler; ``fields`` override those of :func:`sampler_payload`.
 
         Returns the JSON object served (change it through this method or
         :meth:`set_status`, which keep the served bytes in step).
         """
-        if sampler_id is None:
-            sampler_id = self._new_id()
-        payload = sampler_payload(sampler_id, **fields)
-        self._payloads[sampler_id] = payload
-        self._bodies.pop(sampler_id, None)
+        payload = sampler_payload(sampler_id or self._api.new_id(), **fields)
+        self._api.add_sampler(payload)
         return payload
 
     def add_samplers(self, count: int, *, seed: int = 0) -> list[str]:
@@ -220,7 +240,7 @@ class FakeLoopsServer:
             self.add_sampler(
                 sampler_id,
                 status=rng.choice(statuses),
-                base_model=rng.choice(_BASE_MODELS),
+                base_model=rng.choice(BASE_MODELS),
                 created_at=created.isoformat().replace("+00:00", "Z"),
                 model_id="".join(rng.choices(_ID_ALPHABET, k=7)),
                 deployment_id="".join(rng.choices(_ID_ALPHABET, k=7)),
@@ -230,29 +250,30 @@ class FakeLoopsServer:
 
     def payload(self, sampler_id: str) -> dict[str, Any]:
         """The JSON object served for ``sampler_id`` (``KeyError`` if none is)."""
-        return self._payloads[sampler_id]
+        return self._api.samplers[sampler_id]
 
     def remove_sampler(self, sampler_id: str) -> None:
         """Stop serving a sampler: it answers 404 from now on."""
-        self._payloads.pop(sampler_id, None)
-        self._bodies.pop(sampler_id, None)
+        self._api.samplers.pop(sampler_id, None)
+        self._api.sampler_bodies.pop(sampler_id, None)
+        self._api.status_scripts.pop(sampler_id, None)
 
-    def set_status(self, sampler_id: str, status: str) -> None:
-        """Change a served sampler's status."""
-        self._payloads[sampler_id]["status"] = {"name": status}
-        self._bodies.pop(sampler_id, None)
+    def set_status(self, object_id: str, status: str) -> None:
+        """Change the status of a served sampler, run or deployment."""
+        self._api.set_status(object_id, status)
 
-    def script_statuses(self, sampler_id: str, statuses: Iterable[str]) -> None:
-        """Make each lookup of ``sampler_id`` see the next status; the last one stays.
+    def script_statuses(self, object_id: str, statuses: Iterable[str]) -> None:
+        """Make each lookup of a sampler, run or deployment see the next status; the last stays.
 
-        E.g. ``["BUILDING", "LOADING_MODEL", "ACTIVE"]``.
+        E.g. ``["BUILDING", "LOADING_MODEL", "ACTIVE"]``. An unknown id is served as a new
+        sampler. Deactivating the object ends its script.
         """
-        script = collections.deque(statuses)
+        script = list(statuses)
         if not script:
             raise ValueError("statuses must not be empty")
-        if sampler_id not in self._payloads:
-            self.add_sampler(sampler_id, status=script[0])
-        self._status_scripts[sampler_id] = script
+        if self._api.status_holder(object_id) is None:
+            self.add_sampler(object_id, status=script[0])
+        self._api.script(object_id, script)
 
     def set_rate_limit(self, rate: float | None, *, burst: float | None = None) -> None:
         """Admit ``rate`` requests per second from now on (``None``: no limit).
@@ -271,9 +292,163 @@ class FakeLoopsServer:
         tokens = size if self._limiter is None else min(self._limiter.tokens, size)
         self._limiter = _TokenBucket(rate, size, tokens)
 
-    def enqueue(self, *replies: Reply, sampler_id: str | None = None) -> None:
-        """Answer the next requests (for ``sampler_id``, or for any path) with ``replies``."""
-        self._scripted.setdefault(sampler_id, collections.deque()).extend(replies)
+    # -- sessions, runs, deployments, checkpoints ------------------------------------------
+
+    def add_team(self, team_id: str) -> None:
+        """Make ``/v1/teams/{team_id}/loops/...`` routes answer for this team (else 404)."""
+        self._api.teams.add(team_id)
+
+    def add_session(
+        self, session_id: str | None = None, *, team_id: str | None = None
+    ) -> dict[str, Any]:
+        """Serve a session (in ``team_id``, which is added, if given); return its object."""
+        return self._api.add_session(session_id, team_id)
+
+    def add_run(
+        self,
+        run_id: str | None = None,
+        *,
+        session_id: str | None = None,
+        base_model: str = BASE_MODELS[0],
+        with_sampler: bool = True,
+        sampler_status: str = "ACTIVE",
+        deployment_status: str = "RUNNING",
+        team_id: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Serve a run that is up, with its deployment and (unless ``with_sampler=False``) sampler.
+
+        ``session_id`` defaults to a new session; ``fields`` override the run's JSON fields
+        (e.g. ``status={"name": "INACTIVE"}`` or ``user={"email": "someone@else"}`` for a run
+        only ``scope=org`` lists). Returns the run as served: ``run["sampler"]["id"]`` and
+        ``run["deployment_id"]`` name the others.
+        """
+        if session_id is None:
+            session_id = self._api.add_session(None, team_id)["id"]
+        run = self._api.add_run(
+            run_id,
+            session_id=session_id,
+            base_model=base_model,
+            with_sampler=with_sampler,
+            team_id=team_id,
+            fields=fields,
+        )
+        self._api.end_script(run["deployment_id"], deployment_status)
+        if run["id"] in self._api.run_sampler:
+            self._api.end_script(self._api.run_sampler[run["id"]], sampler_status)
+        return self._api.run_json(run["id"])
+
+    def add_deployment(
+        self,
+        deployment_id: str | None = None,
+        *,
+        base_model: str = BASE_MODELS[0],
+        status: str = "RUNNING",
+        debug_files: _FileSpec = (),
+        logs: Iterable[str | Mapping[str, Any]] = (),
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Serve a Loops deployment with no run, its debug-archive files and its logs.
+
+        ``debug_files`` (and ``files`` of :meth:`add_checkpoint`) are file names, full
+        ``CheckpointFile`` objects, or a count of files to generate. ``logs`` are messages (at
+        level INFO, stamped over the last seconds) or ``LogV1`` objects; see :meth:`add_logs`.
+        Returns the deployment's JSON object (live: changes to it are served).
+        """
+        deployment = self._api.add_deployment(
+            deployment_id, base_model=base_model, run_id=None, team_id=None, fields=fields
+        )
+        self._api.end_script(deployment["id"], status)
+        self._api.set_debug_files(deployment["id"], debug_files)
+        self._api.add_logs(deployment["id"], logs)
+        return deployment
+
+    def add_logs(self, deployment_id: str, logs: Iterable[str | Mapping[str, Any]]) -> None:
+        """Append log lines to a deployment: messages, or ``LogV1`` objects.
+
+        A ``LogV1`` object has ``timestamp`` (epoch nanoseconds, as a string), ``message``,
+        ``replica`` and optionally ``level`` and ``request_id``.
+        """
+        self._api.add_logs(deployment_id, logs)
+
+    def add_checkpoint(
+        self,
+        checkpoint_id: str | None = None,
+        *,
+        run_id: str,
+        name: str | None = None,
+        target: str = "sampler",
+        files: _FileSpec = (),
+        source: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Serve a checkpoint of ``run_id`` with its files and source.
+
+        Args:
+            checkpoint_id: Its id in paths and lists (default: a new one).
+            run_id: The run that saved it (need not be served).
+            name: Its name in its ``bt://`` URI (default ``step-<n>``); see
+                :meth:`checkpoint_uri`.
+            target: ``"sampler"`` (deployable, in ``sampler_weights``) or ``"trainer"``.
+            files: Its files, served in pages (see :meth:`add_deployment`).
+            source: Its ``source`` object (default ``{"kind": "s3"}``).
+            **fields: Overrides of the checkpoint's JSON fields.
+
+        Returns:
+            The checkpoint's JSON object.
+
+        """
+        return self._api.add_checkpoint(
+            checkpoint_id,
+            run_id=run_id,
+            name=name or f"step-{len(self._api.checkpoints) + 1}",
+            target=target,
+            files=files,
+            source=source,
+            fields=fields,
+        )
+
+    def checkpoint_uri(self, checkpoint_id: str) -> str:
+        """The ``bt://loops:...`` URI of a served checkpoint."""
+        return self._api.uri_of_checkpoint[checkpoint_id]
+
+    @property
+    def capabilities(self) -> list[dict[str, Any]]:
+        """The ``SupportedModelV1`` objects served by ``GET /v1/loops/capabilities`` (mutable)."""
+        return self._api.capabilities
+
+    @property
+    def user_config(self) -> dict[str, Any]:
+        """The caller's Loops user config, as ``PATCH /v1/loops/user_config`` leaves it."""
+        return self._api.user_config
+
+    @property
+    def model_deployments(self) -> list[dict[str, Any]]:
+        """What ``POST /v1/loops/checkpoints/deploy`` created: ids and the request, oldest first."""
+        return self._api.model_deployments
+
+    # -- scripted replies ------------------------------------------------------------------
+
+    def enqueue(
+        self, *replies: Reply, sampler_id: str | None = None, route: str | None = None
+    ) -> None:
+        """Answer the next matching requests with ``replies``, one each, in order.
+
+        Args:
+            *replies: The answers.
+            sampler_id: Only requests whose path names this id (any route of that sampler).
+            route: Only requests of one operation: ``"POST /v1/loops/runs"``, a template
+                (``"GET /v1/loops/runs/{run_id}"``), an operation id (``"post_loops_runs"``),
+                or a concrete path (``"GET /v1/loops/runs/abc"``) for one object.
+
+        With neither, the replies answer the next requests of any route. A request takes the
+        most specific reply waiting: by id, then by concrete path, then by route, then any.
+
+        """
+        if sampler_id is not None and route is not None:
+            raise ValueError("pass sampler_id or route, not both")
+        key = ("id", sampler_id) if sampler_id is not None else _reply_key(route)
+        self._scripted.setdefault(key, collections.deque()).extend(replies)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -287,8 +462,11 @@ class FakeLoopsServer:
     async def start(self) -> None:
         """Bind 127.0.0.1 and start serving."""
         app = web.Application()
-        app.router.add_get("/v1/loops/samplers/{sampler_id}", self._handle)
-        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        for route in ROUTES:
+            app.router.add_route(
+                route.method, route.template, self._handle, name=route.operation_id
+            )
+        app.router.add_route("*", "/{tail:.*}", self._handle)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -342,36 +520,39 @@ class FakeLoopsServer:
 
     # -- handling --------------------------------------------------------------------------
 
-    def _new_id(self) -> str:
-        return "".join(self._rng.choices(_ID_ALPHABET, k=10))
-
-    async def _not_found(self, request: web.Request) -> web.StreamResponse:
-        self.requests += 1
-        self._record(request)
-        return _json_error(404, "not_found", f"no route for {request.method} {request.path}")
-
-    def _record(self, request: web.Request) -> None:
-        self.recorded.append(RecordedRequest(request.method, request.raw_path, request.headers))
-
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """The one entry point of every request, whatever its route.
+
+        Counts and records it, checks the key, then answers with a scripted reply or fault if
+        one is due, else with the route's own answer.
+        """
         self.requests += 1
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            self._record(request)
-            sampler_id = request.match_info["sampler_id"]
-            self.requests_by_id[sampler_id] += 1
+            route = ROUTES_BY_OPERATION.get(request.match_info.route.name or "")
+            body = await request.read() if request.body_exists else b""
+            self._record(request, route, body)
+            object_id = _object_id(request.match_info)
+            if object_id is not None:
+                self.requests_by_id[object_id] += 1
+            if route is not None:
+                self.requests_by_route[route.key] += 1
             if self.latency:
                 await asyncio.sleep(self.latency)
+            if route is None:
+                message = f"no route for {request.method} {request.path}"
+                return _json_response(404, {"error": "not_found", "message": message})
             if request.headers.get("Authorization") not in self._accepted:
-                return _json_error(401, "unauthorized", "Invalid or missing API key")
+                body_401 = {"error": "unauthorized", "message": "Invalid or missing API key"}
+                return _json_response(401, body_401)
             limited = self._rate_limited()
             if limited is not None:
                 return limited
-            reply = self._next_reply(sampler_id)
+            reply = self._next_reply(request, route, object_id)
             if reply is not None:
-                return await self._scripted_reply(request, sampler_id, reply)
-            return self._sampler_reply(sampler_id)
+                return await self._scripted_reply(request, route, body, reply)
+            return self._answer(request, route, body)
         finally:
             self.in_flight -= 1
 
@@ -384,17 +565,45 @@ class FakeLoopsServer:
         if wait == 0.0:
             return None
         self.rate_limited += 1
-        response = _json_error(429, "rate_limited", "Too many requests; slow down")
+        response = _json_response(
+            429, {"error": "rate_limited", "message": "Too many requests; slow down"}
+        )
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
 
-    def _next_reply(self, sampler_id: str) -> Reply | None:
-        for key in (sampler_id, None):
+    def _record(self, request: web.Request, route: Route | None, body: bytes) -> None:
+        self.recorded.append(
+            RecordedRequest(
+                request.method,
+                request.raw_path,
+                request.headers,
+                path=request.path,
+                query={name: request.query[name] for name in request.query},
+                body=body,
+                route=None if route is None else route.key,
+            )
+        )
+
+    def _next_reply(
+        self, request: web.Request, route: Route, object_id: str | None
+    ) -> Reply | None:
+        keys: list[tuple[str, str] | None] = [
+            ("path", f"{request.method} {request.path}"),
+            ("route", route.key),
+            None,
+        ]
+        if object_id is not None:
+            keys.insert(0, ("id", object_id))
+        for key in keys:
             queue = self._scripted.get(key)
             if queue:
                 return queue.popleft()
         faults = self.faults
-        if self.requests_by_id[sampler_id] > faults.faulty_attempts:
+        if object_id is not None:
+            attempts = self.requests_by_id[object_id]
+        else:
+            attempts = self.requests_by_route[route.key]
+        if attempts > faults.faulty_attempts:
             return None
         dice = self._rng.random()
         for kind, probability, reply in (
@@ -415,7 +624,7 @@ class FakeLoopsServer:
         return None
 
     async def _scripted_reply(
-        self, request: web.Request, sampler_id: str, reply: Reply
+        self, request: web.Request, route: Route, body: bytes, reply: Reply
     ) -> web.StreamResponse:
         if reply.delay:
             await asyncio.sleep(reply.delay)
@@ -430,33 +639,35 @@ class FakeLoopsServer:
             raise asyncio.CancelledError  # aiohttp treats this as "client went away"
         if reply.body is None:
             if reply.status == 200:
-                response = self._sampler_reply(sampler_id)
+                response = self._answer(request, route, body)
             else:
-                response = _json_error(reply.status, "scripted", f"scripted {reply.status}")
+                message = f"scripted {reply.status}"
+                response = _json_response(reply.status, {"error": "scripted", "message": message})
         else:
-            body = reply.body
-            if isinstance(body, str):
-                body = body.encode()
-            elif not isinstance(body, bytes | bytearray):
-                body = json.dumps(body).encode()
-            content_type = "text/html" if body.lstrip().startswith(b"<") else "application/json"
-            response = web.Response(status=reply.status, body=body, content_type=content_type)
+            raw = reply.body
+            if isinstance(raw, str):
+                raw = raw.encode()
+            elif not isinstance(raw, bytes | bytearray):
+                raw = json.dumps(raw).encode()
+            content_type = "text/html" if raw.lstrip().startswith(b"<") else "application/json"
+            response = web.Response(status=reply.status, body=raw, content_type=content_type)
         response.headers.update(reply.headers)
         return response
 
-    def _sampler_reply(self, sampler_id: str) -> web.Response:
-        script = self._status_scripts.get(sampler_id)
-        if script:
-            self.set_status(sampler_id, script[0])
-            if len(script) > 1:
-                script.popleft()
-        body = self._bodies.get(sampler_id)
-        if body is None:
-            payload = self._payloads.get(sampler_id)
-            if payload is None:
-                return _json_error(404, "not_found", f"Sampler {sampler_id} not found")
-            body = self._bodies[sampler_id] = json.dumps({"sampler": payload}).encode()
-        return web.Response(body=body, content_type="application/json")
+    def _answer(self, request: web.Request, route: Route, body: bytes) -> web.Response:
+        """The route's own answer: validate the query and body, then run its handler."""
+        try:
+            call = Call(
+                path=request.match_info,
+                query=parse_query(route.query, request.query),
+                body={} if route.body is None else parse_body(route.body, body),
+            )
+            answer = route.handler(self._api, call)
+        except ApiError as error:
+            return _json_response(error.status, error.body())
+        if isinstance(answer, bytes):
+            return web.Response(body=answer, content_type="application/json")
+        return _json_response(200, answer)
 
 
 class _TokenBucket:
@@ -481,6 +692,33 @@ class _TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
-def _json_error(status: int, code: str, message: str) -> web.Response:
-    body = json.dumps({"error": code, "message": message}).encode()
-    return web.Response(status=status, body=body, content_type="application/json")
+def _object_id(match_info: Mapping[str, str]) -> str | None:
+    """The id of the object a path names (the team of a team route is not one)."""
+    for name, value in match_info.items():
+        if name not in ("team_id", "tail"):
+            return value
+    return None
+
+
+def _reply_key(route: str | None) -> tuple[str, str] | None:
+    """Where ``enqueue(route=...)`` files its replies; ``ValueError`` if no operation matches."""
+    if route is None:
+        return None
+    if " " not in route:
+        if route not in ROUTES_BY_OPERATION:
+            raise ValueError(f"no operation {route!r}")
+        return ("route", ROUTES_BY_OPERATION[route].key)
+    method, _, path = route.partition(" ")
+    method, path = method.upper(), path.strip()
+    for known in ROUTES:
+        if known.method == method and known.template == path:
+            return ("route", known.key)
+    if any(known.method == method and known.pattern.match(path) for known in ROUTES):
+        return ("path", f"{method} {path}")
+    raise ValueError(f"no operation serves {method} {path}")
+
+
+def _json_response(status: int, body: Any) -> web.Response:
+    return web.Response(
+        status=status, body=json.dumps(body).encode(), content_type="application/json"
+    )
