@@ -154,8 +154,8 @@ def test_api_key_option_is_used_and_never_echoed(
     code, _, _ = run(capsys, "samplers", "get", "abc", "--api-key", KEY)
     assert code == 0
     code, _, err = run(capsys, "samplers", "get", "abc", "--api-key", "wrong-key")
-    assert code == 1
-    assert "401 Unauthorized" in err
+    assert code == 2
+    assert "refused the API key (401 Unauthorized)" in err
     assert "wrong-key" not in err
 
 
@@ -212,7 +212,7 @@ def test_wait_failures_exit_1(
 ) -> None:
     setup(fake)  # type: ignore[operator]
     code, out, err = run(
-        capsys, "samplers", "wait", "abc", "--timeout", "0.3", "--poll-interval", "0.05"
+        capsys, "samplers", "wait", "abc", "--max-wait", "0.3", "--poll-interval", "0.05"
     )
     assert code == 1
     assert out == ""
