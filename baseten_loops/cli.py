@@ -168,9 +168,13 @@ def _build_parser() -> argparse.ArgumentParser:
     get.add_argument(
         "--ids-file", metavar="FILE", help="read more ids from FILE, one per line ('-': stdin)"
     )
-    get.add_argument("--format", choices=("json", "table"), default="json", help="output")
+    get.add_argument("--format", choices=("json", "table"), default="json", help="output format")
     get.add_argument(
-        "--concurrency", type=_positive_int, default=16, help="lookups in flight at once"
+        "--concurrency",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="lookups in flight at once",
     )
     _add_client_options(get)
     get.set_defaults(run=_run_get)
@@ -251,7 +255,9 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="seconds one request attempt may take",
     )
-    group.add_argument("--max-attempts", type=_positive_int, default=4, help="tries per lookup")
+    group.add_argument(
+        "--max-attempts", type=_positive_int, default=4, metavar="N", help="tries per lookup"
+    )
 
 
 def _positive_int(text: str) -> int:

@@ -660,10 +660,10 @@ def test_api_key_and_api_key_file_are_exclusive(
         (
             ["samplers", "get"],
             [
-                "--concurrency CONCURRENCY lookups in flight at once (default: 16)",
+                "--concurrency N lookups in flight at once (default: 16)",
                 "--timeout S seconds one request attempt may take (default: 30.0)",
-                "--max-attempts MAX_ATTEMPTS tries per lookup (default: 4)",
-                "--format {json,table} output (default: json)",
+                "--max-attempts N tries per lookup (default: 4)",
+                "--format {json,table} output format (default: json)",
                 "Visible to other local users in the process list",
                 "--api-key-file FILE read the API key from FILE ('-': stdin)",
             ],
