@@ -287,6 +287,8 @@ def _read_input(name: str, option: str) -> str:
     source = _source(name)
     try:
         if name == STDIN:
+            if sys.stdin is None:  # started with standard input closed
+                raise OSError(errno.EBADF, "no standard input")
             binary = getattr(sys.stdin, "buffer", None)
             data = binary.read() if binary is not None else sys.stdin.read().encode()
         else:
@@ -614,7 +616,7 @@ async def _demo(count: int, concurrency: int) -> int:
         ) as client:
             async for sampler_id, result in client.samplers.iter_many(ids, concurrency=concurrency):
                 if isinstance(result, Sampler):
-                    by_status[str(result.status.name)] += 1
+                    by_status[_shown(str(result.status.name))] += 1
                 else:
                     failed[sampler_id] = result
                 progress.advance(failed=not isinstance(result, Sampler))

@@ -559,6 +559,15 @@ def test_unreadable_ids_files_are_one_line_and_exit_2(
     assert err.count("\n") == 1
 
 
+def test_ids_from_a_closed_stdin_are_one_line_and_exit_2(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+    code, _, err = run(capsys, "samplers", "get", "--ids-file", "-")
+    assert code == 2
+    assert err == "baseten-loops: error: cannot read --ids-file stdin: no standard input\n"
+
+
 def test_a_huge_id_line_is_echoed_truncated(
     fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
