@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -119,6 +122,7 @@ def test_missing_key_is_one_line_and_exit_2(
     assert out == ""
     assert err.count("\n") == 1
     assert "BASETEN_API_KEY" in err
+    assert "--api-key-file" in err
     assert "Traceback" not in err
 
 
@@ -154,8 +158,8 @@ def test_api_key_option_is_used_and_never_echoed(
     code, _, _ = run(capsys, "samplers", "get", "abc", "--api-key", KEY)
     assert code == 0
     code, _, err = run(capsys, "samplers", "get", "abc", "--api-key", "wrong-key")
-    assert code == 1
-    assert "401 Unauthorized" in err
+    assert code == 2
+    assert "refused the API key (401 Unauthorized)" in err
     assert "wrong-key" not in err
 
 
@@ -212,7 +216,7 @@ def test_wait_failures_exit_1(
 ) -> None:
     setup(fake)  # type: ignore[operator]
     code, out, err = run(
-        capsys, "samplers", "wait", "abc", "--timeout", "0.3", "--poll-interval", "0.05"
+        capsys, "samplers", "wait", "abc", "--max-wait", "0.3", "--poll-interval", "0.05"
     )
     assert code == 1
     assert out == ""
@@ -319,3 +323,397 @@ def test_errors_print_above_the_progress_bar(
     assert code == 1
     assert len(out.splitlines()) == 3
     assert "error: missing: 404 Not Found" in err
+
+
+# -- hostile text from the server or an ids file is shown escaped, never as markup ---------
+
+#: Each would do something to a terminal or to rich if printed raw: set the window title,
+#: clear the screen, overwrite the line, close rich markup (MarkupError), render a link,
+#: reverse the text that follows.
+HOSTILE_MODEL = "\x1b]0;pwned\x07[link=https://evil]x[/link]\x1b[2J\rfake\u202eevil"
+HOSTILE_STATUS = "[/]\x1b[31mBUILDING"
+RAW_SEQUENCES = ("\x1b]0;", "\x07", "\x1b[2J", "\x1b[31m", "\u202e", "\x1b]8;")
+
+
+def assert_inert(text: str) -> None:
+    """No control or bidi character at all, as a pipe or file would receive it."""
+    assert all(c.isprintable() or c == "\n" for c in text), ascii(text)
+
+
+def assert_no_raw_sequences(text: str) -> None:
+    """On a (pretend) terminal rich draws its own bar; the server's sequences stay escaped."""
+    for sequence in RAW_SEQUENCES:
+        assert sequence not in text, ascii(text)
+
+
+@pytest.mark.parametrize("with_rich", [True, False], ids=["rich", "plain"])
+def test_table_shows_hostile_server_text_escaped_and_not_as_markup(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    with_rich: bool,
+) -> None:
+    if not with_rich:
+        monkeypatch.setitem(sys.modules, "rich.table", None)
+    monkeypatch.setenv("COLUMNS", "400")
+    fake.add_sampler("abc", status=HOSTILE_STATUS, base_model=HOSTILE_MODEL)
+    code, out, err = run(capsys, "samplers", "get", "abc", "--format", "table")
+    assert (code, err) == (0, "")  # no MarkupError for "[/]"
+    assert_inert(out)
+    row = out.splitlines()[1]
+    assert "\\x1b]0;pwned\\x07[link=https://evil]x[/link]\\x1b[2J\\rfake\\u202eevil" in row
+    assert "[/]\\x1b[31mBUILDING" in row
+
+
+def test_json_output_keeps_the_server_text_exact(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add_sampler("abc", base_model=HOSTILE_MODEL)
+    code, out, _ = run(capsys, "samplers", "get", "abc")
+    assert code == 0
+    assert_inert(out)  # JSON escapes control characters itself
+    assert json.loads(out)["base_model"] == HOSTILE_MODEL
+
+
+def test_wait_lines_show_hostile_statuses_escaped(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.script_statuses("abc", [HOSTILE_STATUS, "ACTIVE"])
+    code, _, err = run(capsys, "samplers", "wait", "abc", "--poll-interval", "0.01")
+    assert code == 0
+    assert_inert(err)
+    assert err.splitlines()[0].endswith("] abc: [/]\\x1b[31mBUILDING")
+
+
+@pytest.mark.parametrize("terminal", [False, True], ids=["piped", "terminal"])
+def test_error_lines_show_hostile_messages_request_ids_and_ids_escaped(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    terminal: bool,
+) -> None:
+    if terminal:  # errors then go through rich's console, above the progress bar
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    fake.add_sampler("abc")
+    # Raw bytes: aiohttp's server refuses to send control characters in a header; a hostile
+    # server is not so polite, and the client reads them.
+    body = json.dumps({"message": HOSTILE_MODEL}).encode()
+    head = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
+    head += f"x-request-id: req\x1b]0;id\x07[/]\r\nContent-Length: {len(body)}\r\n\r\n"
+    fake.enqueue(Reply(raw=head.encode() + body), sampler_id="gone")
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("abc\ngone\n\x1b]0;title\x07\n[link=https://evil]x[/link]\n:smile:\u202e\n")
+    code, out, err = run(capsys, "samplers", "get", "--ids-file", str(ids_file))
+    assert code == 1
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["abc"]
+    (assert_no_raw_sequences if terminal else assert_inert)(err)
+    flat = "".join(err.split())  # rich may wrap a long line on a narrow terminal
+    assert "error:gone:404NotFound" in flat
+    assert "\\x1b]0;pwned\\x07[link=https://evil]x[/link]\\x1b[2J\\rfake\\u202eevil" in flat
+    assert "[requestidreq\\x1b]0;id\\x07[/]]" in flat
+    assert "error:\\x1b]0;title\\x07:" in flat
+    assert "error:[link=https://evil]x[/link]:" in flat
+    assert "error::smile:\\u202e:" in flat  # no emoji code expanded either
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Qwen/Qwen3-8B", "Qwen/Qwen3-8B"),
+        ("模型 ünïcødé ✓", "模型 ünïcødé ✓"),
+        ("\x1b[2J\x9b\x00", "\\x1b[2J\\x9b\\x00"),
+        ("a\rb\nc\td", "a\\rb\\nc\\td"),
+        ("\u202eabc\u200b\u2028", "\\u202eabc\\u200b\\u2028"),
+        ("x" * 100, "x" * 80 + "... (100 characters in all)"),
+    ],
+)
+def test_shown_escapes_control_characters_and_truncates(text: str, shown: str) -> None:
+    assert cli._shown(text, limit=80) == shown
+
+
+# -- a refused key is fatal ------------------------------------------------------------------
+
+
+def test_a_refused_key_stops_the_lookups_with_one_line_and_exit_2(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BASETEN_API_KEY", "sk-wrong-key-123")
+    ids = fake.add_samplers(200)
+    code, out, err = run(capsys, "samplers", "get", *ids, "--concurrency", "4")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "refused the API key (401 Unauthorized)" in err
+    assert "sk-wrong-key-123" not in err
+    # The lookups in flight when the first 401 arrives, and at most one more each, are sent.
+    assert fake.requests <= 2 * 4
+
+
+def test_a_refused_key_ends_a_wait_with_exit_2(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BASETEN_API_KEY", "sk-wrong-key-123")
+    fake.add_sampler("abc")
+    code, out, err = run(capsys, "samplers", "wait", "abc")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert "refused the API key" in err
+
+
+def test_a_403_is_not_fatal(fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]) -> None:
+    ids = fake.add_samplers(3)
+    fake.enqueue(Reply(status=403), sampler_id=ids[0])
+    code, out, err = run(capsys, "samplers", "get", *ids)
+    assert code == 1
+    assert len(out.splitlines()) == 2
+    assert f"error: {ids[0]}: 403 Forbidden" in err
+
+
+# -- fake-server -----------------------------------------------------------------------------
+
+
+def test_fake_server_on_a_busy_port_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ids_out = tmp_path / "ids.txt"
+        code, out, err = run(capsys, "fake-server", "--port", str(port), "--ids-out", str(ids_out))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"baseten-loops: error: port {port} on 127.0.0.1 is already in use: "
+        "pick another with --port (0: any free port)\n"
+    )
+    assert not ids_out.exists()
+
+
+def test_fake_server_that_cannot_bind_says_why_in_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refused(self: FakeLoopsServer) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(FakeLoopsServer, "start", refused)
+    code, _, err = run(capsys, "fake-server", "--port", "80")
+    assert code == 2
+    assert err == "baseten-loops: error: cannot serve on 127.0.0.1:80: Permission denied\n"
+
+
+def test_fake_server_with_an_unwritable_ids_out_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "missing-dir" / "ids.txt"
+    code, out, err = run(capsys, "fake-server", "--port", "0", "--ids-out", str(target))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert "cannot write --ids-out" in err
+    assert "No such file or directory" in err
+
+
+# -- ids files -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00" * 50, "is a binary file, not text"),
+        (b"abc\n\xff\xfedef\n", "is not UTF-8 text (undecodable byte at offset 4)"),
+        (b"", "has no sampler ids"),
+        (b"\n  \n\t\n", "has no sampler ids"),
+    ],
+    ids=["binary", "latin-1", "empty", "blank"],
+)
+def test_unusable_ids_files_are_one_line_and_exit_2(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    content: bytes,
+    message: str,
+) -> None:
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_bytes(content)
+    code, out, err = run(capsys, "samplers", "get", "--ids-file", str(ids_file))
+    assert (code, out) == (2, "")
+    assert err == f"baseten-loops: error: --ids-file {ids_file} {message}\n"
+    # The same from stdin, read as bytes.
+    stdin = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", stdin)
+    code, _, err = run(capsys, "samplers", "get", "--ids-file", "-")
+    assert code == 2
+    assert err == f"baseten-loops: error: --ids-file stdin {message}\n"
+    assert fake.requests == 0
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory"])
+def test_unreadable_ids_files_are_one_line_and_exit_2(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "nope.txt" if kind == "missing" else tmp_path
+    code, _, err = run(capsys, "samplers", "get", "--ids-file", str(path))
+    assert code == 2
+    assert err.startswith(f"baseten-loops: error: cannot read --ids-file {path}: ")
+    assert err.count("\n") == 1
+
+
+def test_ids_from_a_closed_stdin_are_one_line_and_exit_2(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+    code, _, err = run(capsys, "samplers", "get", "--ids-file", "-")
+    assert code == 2
+    assert err == "baseten-loops: error: cannot read --ids-file stdin: no standard input\n"
+
+
+def test_a_huge_id_line_is_echoed_truncated(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fake.add_sampler("abc")
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\x1b" + "x" * 2_000_000 + "\nabc\n")
+    code, out, err = run(capsys, "samplers", "get", "--ids-file", str(ids_file))
+    assert code == 1
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["abc"]
+    assert err.count("\n") == 1
+    assert err.startswith("error: \\x1b" + "x" * 79 + "... (2000001 characters in all): ")
+    assert_inert(err)
+    assert len(err) < 400
+
+
+# -- the key, --help and --timeout ---------------------------------------------------------
+
+
+def test_missing_key_points_a_cli_user_to_the_cli_options(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BASETEN_API_KEY", raising=False)
+    code, _, err = run(capsys, "samplers", "wait", "abc")
+    assert code == 2
+    assert "--api-key-file" in err
+    assert "BASETEN_API_KEY" in err
+    assert "LoopsClient" not in err
+    assert "api_key=" not in err
+
+
+def test_api_key_file_and_stdin_are_read_and_stripped(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("BASETEN_API_KEY", "sk-wrong-key-123")  # the file wins
+    fake.add_sampler("abc")
+    key_file = tmp_path / "key"
+    key_file.write_text(f"  {KEY}\n")
+    code, out, _ = run(capsys, "samplers", "get", "abc", "--api-key-file", str(key_file))
+    assert code == 0
+    assert json.loads(out)["id"] == "abc"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{KEY}\r\n"))
+    code, out, _ = run(capsys, "samplers", "get", "abc", "--api-key-file", "-")
+    assert code == 0
+    assert json.loads(out)["id"] == "abc"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b" \n", "holds no key"),
+        (KEY.encode() + b"\x00\xff", "is a binary file, not text"),
+        (KEY.encode() + b"\xff", "is not UTF-8 text"),
+        (None, "cannot read --api-key-file"),
+    ],
+    ids=["blank", "binary", "latin-1", "missing"],
+)
+def test_unusable_api_key_files_are_one_line_and_exit_2(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: bytes | None,
+    message: str,
+) -> None:
+    key_file = tmp_path / "key"
+    if content is not None:
+        key_file.write_bytes(content)
+    code, _, err = run(capsys, "samplers", "get", "abc", "--api-key-file", str(key_file))
+    assert code == 2
+    assert err.count("\n") == 1
+    assert message in err
+    assert fake.requests == 0
+
+
+def test_key_and_ids_cannot_both_come_from_stdin(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{KEY}\nabc\n"))
+    code, _, err = run(capsys, "samplers", "get", "--api-key-file", "-", "--ids-file", "-")
+    assert code == 2
+    assert err == "baseten-loops: error: --api-key-file - and --ids-file - cannot both read stdin\n"
+    assert sys.stdin.read() == f"{KEY}\nabc\n"  # refused before reading anything
+
+
+def test_api_key_and_api_key_file_are_exclusive(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["samplers", "get", "abc", "--api-key", "k", "--api-key-file", str(tmp_path)])
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (
+            ["samplers", "get"],
+            [
+                "--concurrency N lookups in flight at once (default: 16)",
+                "--timeout S seconds one request attempt may take (default: 30.0)",
+                "--max-attempts N tries per lookup (default: 4)",
+                "--format {json,table} output format (default: json)",
+                "Visible to other local users in the process list",
+                "--api-key-file FILE read the API key from FILE ('-': stdin)",
+            ],
+        ),
+        (
+            ["samplers", "wait"],
+            [
+                "--max-wait S seconds to wait in all, lookups and pauses included (default: 900.0)",
+                "--poll-interval S seconds between lookups (default: 5.0)",
+                "--timeout S seconds one request attempt may take (default: 30.0)",
+            ],
+        ),
+        (["fake-server"], ["--port PORT port to bind (0: any free one) (default: 8089)"]),
+        ([], ["--api-key is visible to other local users in the process list"]),
+    ],
+)
+def test_help_shows_defaults_and_the_key_warning(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+    shown: list[str],
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*command, "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in shown:
+        assert phrase in text
+    assert "(default: None)" not in text
+
+
+@pytest.mark.parametrize("command", ["get", "wait"])
+def test_timeout_is_per_attempt_in_get_and_wait(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    fake.add_sampler("abc", status="ACTIVE")
+    fake.enqueue(Reply(delay=1.0), sampler_id="abc")  # the first attempt outlasts --timeout
+    code, out, _ = run(
+        capsys, "samplers", command, "abc", "--timeout", "0.2", "--max-attempts", "2"
+    )
+    assert code == 0  # the slow attempt was given up and retried; the wait went on
+    assert json.loads(out)["status"]["name"] == "ACTIVE"
+    assert fake.requests_by_id["abc"] == 2
