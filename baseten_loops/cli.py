@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._models import Sampler
 from ._retry import RetryPolicy
+from ._session import ClientStats
 from ._version import __version__
 from .testing import FakeLoopsServer, Faults
 
@@ -359,7 +360,7 @@ async def _get(client: LoopsClient, ids: list[str], output: str, concurrency: in
     streaming = output == "json" and len(ids) > 1  # JSON Lines as results arrive
     found: dict[str, Sampler] = {}  # kept only for a table or a single object
     failures = 0
-    progress = _progress(len(ids))
+    progress = _progress(len(ids), client)
     try:
         async with (
             client,
@@ -444,16 +445,26 @@ class _NoProgress:
         pass
 
 
-def _progress_summary(*, done: int, errors: int, elapsed: float) -> str:
-    """The progress line's text after the done/total count: the one place to add to it."""
+def _progress_summary(
+    *, done: int, errors: int, elapsed: float, stats: ClientStats | None = None
+) -> str:
+    """The progress line's text after the done/total count: the one place to add to it.
+
+    Says when the server is throttling the client, and the rate the client paces itself to.
+    """
     rate = done / max(elapsed, 1e-6)
-    return f"{rate:>6.0f}/s  {errors} errors"
+    summary = f"{rate:>6.0f}/s  {errors} errors"
+    if stats is not None and stats.throttled:
+        summary += f"  throttled x{stats.throttled}"
+        if stats.rate_limit is not None:
+            summary += f", pacing at {stats.rate_limit:.0f}/s"
+    return summary
 
 
 class _RichProgress:
     """done/total, rate and errors, on stderr, while lookups run."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, stats: Callable[[], ClientStats]) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -477,6 +488,7 @@ class _RichProgress:
         summary = _progress_summary(done=0, errors=0, elapsed=1.0)
         self._task = self._progress.add_task("lookups", total=total, summary=summary)
         self._started = time.monotonic()
+        self._stats = stats
         self._done = 0
         self._errors = 0
         self._progress.start()
@@ -485,7 +497,10 @@ class _RichProgress:
         self._done += 1
         self._errors += failed
         summary = _progress_summary(
-            done=self._done, errors=self._errors, elapsed=time.monotonic() - self._started
+            done=self._done,
+            errors=self._errors,
+            elapsed=time.monotonic() - self._started,
+            stats=self._stats(),
         )
         self._progress.update(self._task, advance=1, summary=summary)
 
@@ -499,11 +514,11 @@ class _RichProgress:
         self._progress.stop()
 
 
-def _progress(total: int) -> _Progress:
+def _progress(total: int, client: LoopsClient) -> _Progress:
     if total < 2 or not sys.stderr.isatty():
         return _NoProgress()
     try:
-        return _RichProgress(total)
+        return _RichProgress(total, lambda: client.stats)
     except ImportError:
         return _NoProgress()
 
@@ -609,11 +624,11 @@ async def _demo(count: int, concurrency: int) -> int:
         policy = RetryPolicy(max_attempts=6, initial_backoff=0.1, max_backoff=2.0)
         by_status: collections.Counter[str] = collections.Counter()
         failed: dict[str, LoopsError] = {}
-        progress = _progress(count)
         started = time.perf_counter()
         async with LoopsClient(
             server.api_key, base_url=server.base_url, retry=policy, timeout=1.0
         ) as client:
+            progress = _progress(count, client)
             async for sampler_id, result in client.samplers.iter_many(ids, concurrency=concurrency):
                 if isinstance(result, Sampler):
                     by_status[_shown(str(result.status.name))] += 1

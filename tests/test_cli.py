@@ -13,9 +13,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
-from baseten_loops import cli
+from baseten_loops import ClientStats, cli
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 KEY = "sk-cli-SECRET-0042"
@@ -717,3 +718,24 @@ def test_timeout_is_per_attempt_in_get_and_wait(
     assert code == 0  # the slow attempt was given up and retried; the wait went on
     assert json.loads(out)["status"]["name"] == "ACTIVE"
     assert fake.requests_by_id["abc"] == 2
+
+
+def test_progress_line_says_when_the_client_is_throttled(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = fake.add_samplers(40)
+    fake.set_rate_limit(50, burst=1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("COLUMNS", "160")
+    code, out, err = run(capsys, "samplers", "get", *ids, "--concurrency", "8")
+    assert code == 0
+    assert len(out.splitlines()) == 40  # every id found despite the limit
+    assert "throttled x" in err
+
+
+def test_progress_summary_shows_the_pacing_rate() -> None:
+    quiet = ClientStats(requests=10, retries=0, retries_denied=0, budget_tokens=500)
+    assert "throttled" not in cli._progress_summary(done=10, errors=0, elapsed=1.0, stats=quiet)
+    paced = attrs.evolve(quiet, throttled=3, rate_limit=42.4)
+    summary = cli._progress_summary(done=10, errors=0, elapsed=1.0, stats=paced)
+    assert summary.endswith("throttled x3, pacing at 42/s")
