@@ -11,8 +11,10 @@ how each kind of block runs. The conventions, for anyone adding a page:
   scripts (``baseten-loops``) first on ``PATH``.
 - ``text``, ``json``, ``toml``, ``yaml``: shown, never run (output, trees, signatures, data).
 - any other tag, or none: the block fails and asks for a tag.
-- a block that cannot run (``pip install``: CI has no business downloading) is preceded by
-  Sybil's ``<!-- skip: next "the reason" -->``, which pytest reports as a skip with that reason.
+- a block that cannot run here (``pip install``: CI has no business downloading; a command
+  that reads your own files or serves until interrupted) is preceded by
+  ``<!-- not run: the reason -->``: invisible on the page, it makes the block an illustration
+  rather than a test (nothing is collected, so nothing is reported as skipped).
 
 Every file gets its own :class:`FakeLoopsServer`, with its key and URL in ``BASETEN_API_KEY``
 and ``BASETEN_BASE_URL``, so a block written for a real account runs unchanged. It serves the
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from sybil import Example, Sybil
-from sybil.parsers.markdown import CodeBlockParser, SkipParser
+from sybil.parsers.markdown import CodeBlockParser
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
 
 from baseten_loops.testing import FakeLoopsServer
@@ -54,6 +56,8 @@ DOCS_SAMPLERS: dict[str, dict[str, Any]] = {
     "ghi789": {"status": "BUILDING", "base_model": "Qwen/Qwen3-8B"},
 }
 BASH_TIMEOUT_SECONDS = 120
+#: The comment that makes the next block an illustration, not a test; the reason is required.
+NOT_RUN = re.compile(r"<!--\s*not run:\s*\S[^>]*-->\s*\Z")
 
 
 def where(example: Example) -> str:
@@ -117,6 +121,15 @@ def refuse_untagged(example: Example) -> str:
         f"code block at {where(example)} has tag {tag!r}: tag it 'python' or 'bash' (run as "
         f"tests), or one of {', '.join(SHOWN_ONLY)} (shown only), e.g. 'text' for output"
     )
+
+
+class RunnableBlockParser(CodeBlockParser):
+    """A :class:`CodeBlockParser` that passes over blocks marked ``<!-- not run: why -->``."""
+
+    def __call__(self, document: Any) -> Any:
+        for region in super().__call__(document):
+            if not NOT_RUN.search(document.text[max(0, region.start - 500) : region.start]):
+                yield region
 
 
 class TagCheckParser:
@@ -185,9 +198,8 @@ def docs_sybil(root: Path = ROOT, patterns: tuple[str, ...] = DOCS_PATTERNS) -> 
     server = DocsServer()
     return Sybil(
         parsers=[
-            SkipParser(),
-            CodeBlockParser("python", run_python),
-            CodeBlockParser("bash", run_bash),
+            RunnableBlockParser("python", run_python),
+            RunnableBlockParser("bash", run_bash),
             TagCheckParser(),
         ],
         path=str(root),  # absolute: Sybil joins it to this file's directory

@@ -150,11 +150,11 @@ def test_untagged_and_unknown_blocks_fail_asking_for_a_tag(tmp_path: Path) -> No
     assert "has tag 'python title=\"x\"'" in outcomes[1]
 
 
-def test_skip_directive_skips_the_next_block_with_its_reason(tmp_path: Path) -> None:
+def test_a_block_marked_not_run_is_no_test_and_the_next_one_is(tmp_path: Path) -> None:
     outcomes = run_page(
         tmp_path,
         """\
-        <!-- skip: next "installs from the package index" -->
+        <!-- not run: installs from the package index -->
         ```bash
         exit 1
         ```
@@ -162,9 +162,17 @@ def test_skip_directive_skips_the_next_block_with_its_reason(tmp_path: Path) -> 
         ```bash
         true
         ```
+
+        <!-- not run: -->
+        ```bash
+        exit 3
+        ```
         """,
     )
-    assert outcomes == ["ok", "SkipTest: installs from the package index", "ok"]
+    # The first block is passed over; a marker without a reason does not count.
+    assert outcomes[0] == "ok"
+    assert "exited 3" in outcomes[1]
+    assert len(outcomes) == 2
 
 
 def test_the_environment_is_restored_after_a_page(tmp_path: Path) -> None:
