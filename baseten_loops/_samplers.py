@@ -97,7 +97,8 @@ class SamplersResource:
         wake_consumer = asyncio.Event()
         room = asyncio.Event()
         next_id = _id_source(ids)
-        bulk = _Bulk(self.get)
+        bulk = _Bulk()
+        get = self.get
         running = concurrency
         failure: list[Exception] = []
 
@@ -109,7 +110,14 @@ class SamplersResource:
                         sampler_id = await next_id()
                     except StopAsyncIteration:
                         break
-                    result = await bulk.lookup(sampler_id)
+                    result: Sampler | LoopsError
+                    if bulk.rejected is not None:
+                        result = bulk.rejected
+                    else:
+                        try:
+                            result = await get(sampler_id)
+                        except LoopsError as exc:
+                            result = bulk.failed(exc)
                     while len(ready) >= concurrency:
                         room.clear()
                         await room.wait()
@@ -185,14 +193,22 @@ class SamplersResource:
             else:
                 positions.setdefault(sampler_id, []).append(index)
         pending = iter(positions)  # the distinct ids, shared by the workers
-        bulk = _Bulk(self.get)
+        bulk = _Bulk()
+        get = self.get
 
         async def worker() -> None:
             # Results go straight into their slots: no queue, no hand-off per lookup.
             for sampler_id in pending:
-                result = await bulk.lookup(sampler_id)
-                if not return_exceptions and isinstance(result, LoopsError):
-                    raise result  # _run_workers cancels the lookups still in flight
+                result: Sampler | LoopsError
+                if bulk.rejected is not None:
+                    result = bulk.rejected
+                else:
+                    try:
+                        result = await get(sampler_id)
+                    except LoopsError as exc:
+                        if not return_exceptions:
+                            raise  # _run_workers cancels the lookups still in flight
+                        result = bulk.failed(exc)
                 for index in positions[sampler_id]:
                     slots[index] = result
 
@@ -291,23 +307,16 @@ class _Bulk:
     worker in flight, not 10,000).
     """
 
-    __slots__ = ("_get", "rejected")
+    __slots__ = ("rejected",)
 
-    def __init__(self, get: Callable[[str], Awaitable[Sampler]]) -> None:
-        self._get = get
+    def __init__(self) -> None:
         self.rejected: AuthenticationError | None = None
 
-    async def lookup(self, sampler_id: str) -> Sampler | LoopsError:
-        """The sampler, or the :class:`LoopsError` its lookup ended with."""
-        if self.rejected is not None:
-            return self.rejected
-        try:
-            return await self._get(sampler_id)
-        except AuthenticationError as exc:
-            self.rejected = exc
-            return exc
-        except LoopsError as exc:
-            return exc
+    def failed(self, error: LoopsError) -> LoopsError:
+        """Note a lookup's error (a 401 ends the call for every id left) and return it."""
+        if isinstance(error, AuthenticationError):
+            self.rejected = error
+        return error
 
 
 def _id_source(ids: SamplerIds) -> Callable[[], Awaitable[str]]:
