@@ -27,10 +27,12 @@ from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, Use
 __all__ = ["parse_datetime", "parse_sampler_response", "structure_sampler"]
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
-# fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here).
+# fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here). ASCII digits only:
+# re's \d, int() and fromisoformat would all accept other scripts' digits ("٢٠٢٦").
 _DATETIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))",
+    re.ASCII,
 )
 _UTC = timezone.utc
 # From 3.11, fromisoformat reads RFC 3339 (Z, any fraction digits, truncating to microseconds).
@@ -220,8 +222,9 @@ def structure_sampler(data: Any, *, path: str = "sampler") -> Sampler:
 def parse_sampler_response(body: bytes) -> Sampler:
     """Parse the body of ``GET /v1/loops/samplers/{id}`` (``{"sampler": {...}}``).
 
-    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON, is not an object,
-    or does not match the schema; the message names the failing field path.
+    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON (or is nested too
+    deeply to decode), is not an object, or does not match the schema; the message names the
+    failing field path.
     """
     try:
         text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
@@ -231,6 +234,8 @@ def parse_sampler_response(body: bytes) -> Sampler:
         data = json.loads(text)
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise _fail((f"(body): not valid JSON ({exc})",)) from None
+    except RecursionError:  # arrays or objects nested thousands of levels deep
+        raise _fail(("(body): JSON nested too deeply to decode",)) from None
     if type(data) is not dict:
         raise _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
     if "sampler" not in data:
