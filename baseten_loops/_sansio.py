@@ -147,10 +147,9 @@ def resolve_proxy(proxy: str | None, *, trust_env: bool, base_url: str) -> URL |
         source, proxy = found
     elif not isinstance(proxy, str):
         raise ConfigurationError(f"proxy must be a str URL or None, got {type(proxy).__name__}")
-    try:
-        url = URL(proxy.strip())
-    except (ValueError, TypeError):
-        raise ConfigurationError(f"{source} is not a valid URL") from None
+    url = _parse_url(proxy)
+    if url is None:  # raised here, not under except: yarl's error quotes the credentials
+        raise ConfigurationError(f"{source} is not a valid URL")
     shown = str(url.with_user(None)) if url.host else "(no host)"
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
@@ -167,6 +166,13 @@ def resolve_proxy(proxy: str | None, *, trust_env: bool, base_url: str) -> URL |
     return url
 
 
+def _parse_url(text: str) -> URL | None:
+    try:
+        return URL(text.strip())
+    except (ValueError, TypeError):
+        return None
+
+
 def _environment_proxy(base: URL) -> tuple[str, str] | None:
     """``(variable name, proxy URL)`` from the environment for ``base``, or ``None``."""
     assert base.host is not None
@@ -175,6 +181,19 @@ def _environment_proxy(base: URL) -> tuple[str, str] | None:
         return None
     proxy = proxies.get(base.scheme)
     return None if proxy is None else (f"{base.scheme.upper()}_PROXY", proxy)
+
+
+class Secrets(tuple[str, ...]):
+    """The strings :func:`redact` blanks out (the key, a proxy password); its repr hides them.
+
+    Passed as an argument, it sits in the frame's locals, which ``traceback`` with
+    ``capture_locals=True`` prints with ``repr``: this one prints no secret.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} secrets>"
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:

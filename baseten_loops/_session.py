@@ -34,7 +34,7 @@ from ._exceptions import (
     ResponseTooLargeError,
 )
 from ._retry import RETRYABLE_STATUSES, RetryPolicy, TokenBucket, backoff_delay
-from ._sansio import build_headers, error_for_response, redact
+from ._sansio import Secrets, build_headers, error_for_response, redact
 
 __all__ = ["ClientStats", "HTTPSession"]
 
@@ -83,7 +83,7 @@ class HTTPSession:
         # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
         self._proxy = proxy
         #: Everything scrubbed from text that may echo the request: the key, proxy password.
-        self._secrets = tuple(secret for secret in (api_key, proxy and proxy.password) if secret)
+        self._secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         self._headers = build_headers(api_key, auth_scheme)
         # Sent with each request, unless they are the defaults of the session we create.
         self._request_headers: dict[str, str] | None = self._headers
@@ -109,6 +109,15 @@ class HTTPSession:
         self._retries_denied = 0
 
     @property
+    def secrets(self) -> Secrets:
+        """What must never appear in text shown to the user: the key, a proxy password.
+
+        For :func:`redact` wherever text from the server is quoted outside this module (the
+        resource layer's validation errors).
+        """
+        return self._secrets
+
+    @property
     def stats(self) -> ClientStats:
         """A snapshot of the counters."""
         return ClientStats(
@@ -123,6 +132,14 @@ class HTTPSession:
             session = self._session
             assert session is not None
             self._check_open(session)
+            # aiohttp binds a session to the loop it was created in; used from another, it
+            # fails deep inside with "attached to a different loop" or hangs. Say so instead.
+            if getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
+                raise LoopsError(
+                    "the aiohttp.ClientSession passed as LoopsClient(session=...) belongs to "
+                    "another event loop; create the session (or let the client create its "
+                    "own) in the loop that uses it"
+                )
             return session
         if self._closed:
             raise ClientClosedError("this LoopsClient is closed; create a new one")

@@ -38,7 +38,7 @@ from baseten_loops import (
 )
 from baseten_loops._convert import parse_sampler_response
 from baseten_loops._retry import parse_retry_after
-from baseten_loops._sansio import error_for_response, redact, resolve_proxy
+from baseten_loops._sansio import Secrets, error_for_response, redact, resolve_proxy
 from baseten_loops.testing import FakeLoopsServer, Reply, sampler_payload
 
 #: The key every server here accepts, and that must never be reachable from what we raise.
@@ -597,3 +597,75 @@ async def test_borrowed_session_with_raise_for_status_still_maps_statuses(
             await client.samplers.get("missing")
         assert keyed_server.requests == 1  # a 404, not a retried connection error
         assert (await client.samplers.get("abc")).id == "abc"
+
+
+def test_a_borrowed_session_from_another_loop_is_a_clear_error(
+    threaded_server: FakeLoopsServer,
+) -> None:
+    async def make_session() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession()
+
+    loop = asyncio.new_event_loop()
+    session = loop.run_until_complete(make_session())
+    client = LoopsClient(KEY, base_url=threaded_server.base_url, session=session)
+    try:
+        with pytest.raises(LoopsError, match="belongs to another event loop"):
+            asyncio.run(client.samplers.get("abc"))
+    finally:
+        loop.run_until_complete(session.close())
+        loop.close()
+
+
+def test_closing_the_client_closes_the_session_of_a_loop_in_another_thread(
+    threaded_server: FakeLoopsServer,
+) -> None:
+    client = LoopsClient(KEY, base_url=threaded_server.base_url)
+    other_loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=other_loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        fetched = asyncio.run_coroutine_threadsafe(client.samplers.get("abc"), other_loop)
+        assert fetched.result(10).id == "abc"
+        session, closer = client._http._sessions[other_loop]
+        assert not session.closed
+        asyncio.run(client.close())  # from this thread's loop; the other loop closes its own
+        asyncio.run_coroutine_threadsafe(asyncio.wait([closer]), other_loop).result(10)
+        assert session.closed
+    finally:
+        other_loop.call_soon_threadsafe(other_loop.stop)
+        thread.join(10)
+        other_loop.close()
+
+
+async def test_tls_failure_is_not_retried_and_holds_no_key(keyed_server: FakeLoopsServer) -> None:
+    # https:// to a plain-http server: the TLS handshake fails, which no retry would fix.
+    tls_url = keyed_server.base_url.replace("http://", "https://")
+    async with LoopsClient(KEY, base_url=tls_url, retry=RetryPolicy()) as client:
+        error = await error_of(client)
+        assert client.stats.requests == 1
+    assert isinstance(error, APIConnectionError)
+    assert "TLS failure talking to 127.0.0.1" in str(error)
+    assert_key_unreachable(error)
+
+
+ECHOING_2XX_BODY = sampler_body(created_at=f"echo {KEY}", base_url=["Bearer", KEY])
+
+
+def test_validation_errors_blank_a_key_echoed_into_a_field() -> None:
+    with pytest.raises(ResponseValidationError) as info:
+        parse_sampler_response(ECHOING_2XX_BODY, secret=Secrets((KEY,)))
+    assert any(line.startswith("sampler.created_at: 'echo ***'") for line in info.value.errors)
+    assert_key_unreachable(info.value)
+
+
+def test_a_non_object_sampler_echoing_the_key_is_refused_without_it() -> None:
+    with pytest.raises(ResponseValidationError, match="expected an object, got str") as info:
+        parse_sampler_response(json.dumps({"sampler": KEY}).encode(), secret=Secrets((KEY,)))
+    assert info.value.__context__ is None
+    assert KEY not in str(info.value)
+
+
+def test_secrets_never_show_in_their_repr() -> None:
+    secrets = Secrets((KEY, "pa55"))
+    assert KEY not in repr(secrets) and "pa55" not in repr(secrets)
+    assert redact(f"x{KEY}y", secrets) == "x***y"
