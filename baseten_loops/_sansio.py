@@ -180,7 +180,11 @@ def _environment_proxy(base: URL) -> tuple[str, str] | None:
     if "no" in proxies and proxy_bypass_environment(base.host, proxies):
         return None
     proxy = proxies.get(base.scheme)
-    return None if proxy is None else (f"{base.scheme.upper()}_PROXY", proxy)
+    if proxy is None:
+        return None
+    if "://" not in proxy:  # "proxy.corp:3128", as curl and requests accept it
+        proxy = "http://" + proxy
+    return f"{base.scheme.upper()}_PROXY", proxy
 
 
 class Secrets(tuple[str, ...]):

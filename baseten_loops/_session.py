@@ -99,6 +99,8 @@ class HTTPSession:
             asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]
         ] = {}
         self._sessions_lock = threading.Lock()
+        # Retry waits in progress, so that close() can end them at once.
+        self._retry_waiters: set[asyncio.Future[None]] = set()
         self._max_connections = max_connections
         self._max_response_bytes = max_response_bytes
         self._trace_configs = list(trace_configs) if trace_configs else None
@@ -176,7 +178,10 @@ class HTTPSession:
         # tests/test_session.py checks the server sees exactly the requests we count.)
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
-        entry = (session, loop.create_task(_close_at_loop_shutdown(session)))
+        closer = loop.create_task(
+            _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
+        )
+        entry = (session, closer)
         with self._sessions_lock:
             # Forget the sessions of loops that have ended (closed with their loop's tasks).
             for old_loop in [old for old in self._sessions if old.is_closed()]:
@@ -202,6 +207,8 @@ class HTTPSession:
         still running (in other threads) are closed by their own loop, soon after.
         """
         self._closed = True
+        for waiter in list(self._retry_waiters):
+            _wake_threadsafe(waiter)  # the call then raises ClientClosedError
         if not self._owns_session:
             return
         self._session = None
@@ -308,7 +315,7 @@ class HTTPSession:
                 _reason_of(error),
                 wait,
             )
-            await asyncio.sleep(wait)
+            await self._retry_wait(wait)
 
     def _retry_decision(
         self,
@@ -352,6 +359,18 @@ class HTTPSession:
             logger.debug("not retrying: retry budget empty")
             return None
         return wait, cost
+
+    async def _retry_wait(self, seconds: float) -> None:
+        """Sleep before a retry; :meth:`close` ends the sleep early."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        self._retry_waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._retry_waiters.discard(waiter)
 
     async def _attempt(
         self,
@@ -427,6 +446,16 @@ class HTTPSession:
     async def _read_error_body(response: aiohttp.ClientResponse) -> bytes:
         # Error bodies are read only for the message; a huge one is cut short, not buffered.
         return (await _read_up_to(response, _ERROR_BODY_LIMIT))[:_ERROR_BODY_LIMIT]
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _wake_threadsafe(waiter: asyncio.Future[None]) -> None:
+    with contextlib.suppress(RuntimeError):  # its loop has closed meanwhile
+        waiter.get_loop().call_soon_threadsafe(_wake, waiter)
 
 
 async def _close_at_loop_shutdown(session: aiohttp.ClientSession) -> None:

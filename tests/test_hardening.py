@@ -319,15 +319,18 @@ def signal_on(hook: str) -> tuple[aiohttp.TraceConfig, asyncio.Event]:
 async def test_closing_during_a_retry_wait_raises_client_closed(
     keyed_server: FakeLoopsServer,
 ) -> None:
-    keyed_server.enqueue(Reply(status=503, headers={"Retry-After": "5"}), sampler_id="abc")
+    keyed_server.enqueue(Reply(status=503, headers={"Retry-After": "600"}), sampler_id="abc")
     trace, answered = signal_on("on_request_end")
-    client = client_for(keyed_server, retry=RetryPolicy(max_retry_after=5), trace_configs=[trace])
+    policy = RetryPolicy(max_retry_after=600, deadline=None)
+    client = client_for(keyed_server, retry=policy, trace_configs=[trace])
     call = asyncio.create_task(client.samplers.get("abc"))
     await answered.wait()
-    await asyncio.sleep(0.05)  # the 503 is read; the call sleeps 5 s before its retry
+    await asyncio.sleep(0.05)  # the 503 is read; the call sleeps 600 s before its retry
     await client.close()
+    # close() ends the wait: the call fails now, not in ten minutes (the guard never fires).
     with pytest.raises(ClientClosedError, match="closed while the call was running"):
-        await call
+        await asyncio.wait_for(call, timeout=60)
+    assert keyed_server.requests == 1
 
 
 async def test_closing_during_a_request_raises_client_closed(
@@ -555,6 +558,8 @@ def test_environment_proxy_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_proxy(None, trust_env=False, base_url=base) is None
     explicit = resolve_proxy("http://other:8080", trust_env=True, base_url=base)
     assert str(explicit) == "http://other:8080"
+    monkeypatch.setenv("HTTPS_PROXY", "proxy.corp:3128")  # no scheme, as curl accepts it
+    assert str(resolve_proxy(None, trust_env=True, base_url=base)) == "http://proxy.corp:3128"
     monkeypatch.setenv("NO_PROXY", "baseten.co")
     assert resolve_proxy(None, trust_env=True, base_url=base) is None
 
@@ -669,3 +674,10 @@ def test_secrets_never_show_in_their_repr() -> None:
     secrets = Secrets((KEY, "pa55"))
     assert KEY not in repr(secrets) and "pa55" not in repr(secrets)
     assert redact(f"x{KEY}y", secrets) == "x***y"
+
+
+def test_the_session_scrubs_the_key_and_the_proxy_password() -> None:
+    client = LoopsClient(KEY, proxy="http://user:pa55@proxy.corp:3128", trust_env=False)
+    secrets = client._http.secrets
+    assert set(secrets) == {KEY, "pa55"}
+    assert KEY not in repr(secrets) and "pa55" not in repr(secrets)
