@@ -207,10 +207,10 @@ class HTTPSession:
         still running (in other threads) are closed by their own loop, soon after.
         """
         self._closed = True
+        if not self._owns_session:
+            return  # calls go on with the borrowed session, which stays open
         for waiter in list(self._retry_waiters):
             _wake_threadsafe(waiter)  # the call then raises ClientClosedError
-        if not self._owns_session:
-            return
         self._session = None
         with self._sessions_lock:
             sessions, self._sessions = self._sessions, {}

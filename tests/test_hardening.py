@@ -681,3 +681,17 @@ def test_the_session_scrubs_the_key_and_the_proxy_password() -> None:
     secrets = client._http.secrets
     assert set(secrets) == {KEY, "pa55"}
     assert KEY not in repr(secrets) and "pa55" not in repr(secrets)
+
+
+async def test_closing_a_client_with_a_borrowed_session_lets_its_calls_finish(
+    keyed_server: FakeLoopsServer,
+) -> None:
+    keyed_server.enqueue(Reply(status=503, headers={"Retry-After": "0.2"}), sampler_id="abc")
+    trace, answered = signal_on("on_request_end")
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        client = client_for(keyed_server, session=session, retry=RetryPolicy())
+        call = asyncio.create_task(client.samplers.get("abc"))
+        await answered.wait()
+        await client.close()  # the borrowed session stays open, so the call retries as asked
+        assert (await call).id == "abc"
+        assert keyed_server.requests == 2
