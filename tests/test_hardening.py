@@ -529,6 +529,7 @@ async def test_requests_go_through_the_given_proxy_with_its_credentials() -> Non
 async def test_https_proxy_from_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     async with FakeProxy(http_answer(b"", "403 Forbidden")) as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.delenv("https_proxy", raising=False)  # lower case would win
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         async with LoopsClient(KEY, base_url="https://api.example.test", retry=ONE_TRY) as client:
