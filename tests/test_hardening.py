@@ -233,6 +233,19 @@ MALFORMED = {
 }
 
 
+async def test_a_key_quoted_cut_short_by_aiohttp_is_blanked_too(
+    keyed_server: FakeLoopsServer,
+) -> None:
+    # aiohttp quotes the first 100 bytes of an oversized header: here 90 filler bytes and the
+    # key's first 10 characters.
+    raw = b"HTTP/1.1 200 OK\r\nX-Echo: " + b"a" * 90 + KEY.encode() * 400 + b"\r\n\r\n{}"
+    keyed_server.enqueue(Reply(raw=raw), sampler_id="abc")
+    async with client_for(keyed_server) as client:
+        error = await error_of(client)
+    assert "aaaa***" in str(error)
+    assert KEY[:10] not in str(error)
+
+
 @pytest.mark.parametrize("case", list(MALFORMED))
 async def test_malformed_answers_chain_no_aiohttp_error_and_no_key(
     keyed_server: FakeLoopsServer, case: str
@@ -299,6 +312,8 @@ def test_redact_blanks_every_encoding_of_each_secret_and_nothing_else() -> None:
     text = f"a {KEY} b {PERCENT_KEY} c {JSON_ESCAPED_KEY} d pw%2Fx e pw\\/x f keep%20me"
     assert redact(text, secrets) == "a *** b *** c *** d *** e *** f keep%20me"
     assert redact("nothing here", ()) == "nothing here"
+    assert redact(f"cut: {KEY[:12]}... and {KEY[-9:]}", secrets) == "cut: ***... and ***"
+    assert redact(f"short: {KEY[:7]}", secrets) == f"short: {KEY[:7]}"  # 7 chars say nothing
 
 
 # -- 5. closing the client while calls run ---------------------------------------------------
