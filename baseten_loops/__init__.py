@@ -32,7 +32,7 @@ Errors (every one a LoopsError):
     APIConnectionError, APITimeoutError, APIStatusError, BadRequestError, AuthenticationError,
     PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError,
     RateLimitError, InternalServerError, ResponseValidationError, ResponseTooLargeError,
-    SamplerFailedError, WaitTimeoutError.
+    SamplerFailedError, WaitTimeoutError, ClientClosedError.
 
 Submodules:
     baseten_loops.testing: FakeLoopsServer, a fake Loops API on 127.0.0.1 for your tests.
@@ -48,6 +48,7 @@ from ._exceptions import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ClientClosedError,
     ConfigurationError,
     ConflictError,
     InternalServerError,
@@ -77,6 +78,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ClientStats",
     "ConfigurationError",
     "ConflictError",

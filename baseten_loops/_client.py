@@ -13,7 +13,7 @@ from ._exceptions import ConfigurationError
 from ._flow import FlowControl
 from ._retry import RetryPolicy
 from ._samplers import SamplersResource
-from ._sansio import check_base_url
+from ._sansio import check_base_url, resolve_proxy
 from ._session import ClientStats, HTTPSession
 
 __all__ = ["DEFAULT_BASE_URL", "LoopsClient"]
@@ -43,9 +43,20 @@ class LoopsClient:
         flow_control: The client-wide :class:`FlowControl`: how fast the client sends once
             the server throttles it (429), learnt from the server's answers by default, or a
             fixed ``max_rate``. Shared by every call of this client.
-        session: An ``aiohttp.ClientSession`` to use. It is never closed by this client.
-            Without one, the client creates its own inside the running loop on first use,
-            reuses it for every request (keep-alive), and closes it on :meth:`close`.
+        session: An ``aiohttp.ClientSession`` to use. It is never closed by this client, and
+            its ``raise_for_status`` is overridden (statuses are mapped to this library's
+            errors). Without one, the client creates its own inside the running loop on first
+            use, one per event loop, reuses it for every request (keep-alive), and closes it on
+            :meth:`close` or when that loop's ``asyncio.run`` ends.
+        proxy: An ``http://`` or ``https://`` proxy URL (credentials may be given as
+            ``http://user:password@host:port``) every request goes through, or ``None``.
+            With a plain ``http://`` (loopback) base URL, the proxy must be a loopback host.
+        trust_env: Whether, when ``proxy`` is ``None``, to take the proxy from the
+            environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``; read once, here).
+            Default ``True``, as in ``requests``, ``httpx`` and ``curl``: where a proxy is
+            required, a client that ignores it cannot work, and the key stays inside a TLS
+            tunnel the proxy cannot read. Environment proxies are never used for a loopback
+            base URL, and ``~/.netrc`` is never read. Applies to a borrowed session too.
         max_connections: Size of the connection pool of the client's own session (default
             100). Bulk calls never exceed their ``concurrency``; keep this at least as large.
         max_response_bytes: Largest response body read (default 1 MiB); a larger one fails
@@ -68,6 +79,8 @@ class LoopsClient:
         max_connections: int = 100,
         max_response_bytes: int = 1024 * 1024,
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BASETEN_API_KEY")
@@ -110,10 +123,14 @@ class LoopsClient:
             )
         if base_url is None:
             base_url = os.environ.get("BASETEN_BASE_URL") or DEFAULT_BASE_URL
+        base_url = check_base_url(base_url)
+        if type(trust_env) is not bool:
+            raise ConfigurationError(f"trust_env must be True or False, got {trust_env!r}")
+        proxy_url = resolve_proxy(proxy, trust_env=trust_env, base_url=base_url)
         self._http = HTTPSession(
             api_key=api_key,
             auth_scheme=auth_scheme,
-            base_url=check_base_url(base_url),
+            base_url=base_url,
             timeout=float(timeout),
             retry=retry,
             flow_control=flow_control,
@@ -121,6 +138,7 @@ class LoopsClient:
             max_connections=max_connections,
             max_response_bytes=max_response_bytes,
             trace_configs=trace_configs,
+            proxy=proxy_url,
         )
         self._auth_scheme = auth_scheme
         #: Sampler lookups: ``get``, ``get_many``, ``iter_many``, ``wait_until_active``.

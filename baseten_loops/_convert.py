@@ -23,14 +23,17 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from ._exceptions import ResponseValidationError
 from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
+from ._sansio import redact
 
 __all__ = ["parse_datetime", "parse_sampler_response", "structure_sampler"]
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
-# fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here).
+# fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here). ASCII digits only:
+# re's \d, int() and fromisoformat would all accept other scripts' digits ("٢٠٢٦").
 _DATETIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
-    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))"
+    r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))",
+    re.ASCII,
 )
 _UTC = timezone.utc
 # From 3.11, fromisoformat reads RFC 3339 (Z, any fraction digits, truncating to microseconds).
@@ -194,45 +197,81 @@ def _format_leaf(exc: BaseException, _type: type | None) -> str:
     return f"invalid value ({type(exc).__name__})"
 
 
-def _fail(errors: tuple[str, ...]) -> ResponseValidationError:
+def _fail(errors: tuple[str, ...], secret: tuple[str, ...] = ()) -> ResponseValidationError:
+    # Field values are quoted in the lines; a server echoing the key into one must not leak it.
+    errors = tuple(redact(line, secret) for line in errors)
     summary = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
     return ResponseValidationError(f"invalid sampler response: {summary}", errors=errors)
 
 
-def structure_sampler(data: Any, *, path: str = "sampler") -> Sampler:
+def structure_sampler(data: Any, *, path: str = "sampler", secret: tuple[str, ...] = ()) -> Sampler:
     """Structure one sampler object (already decoded JSON) into a :class:`Sampler`.
 
-    Raises :class:`ResponseValidationError` naming each failing field as ``path.field``.
+    Raises :class:`ResponseValidationError` naming each failing field as ``path.field``, with
+    each of ``secret`` (the client's key) blanked out of the values it quotes.
     """
     if type(data) is not dict:
-        raise _fail((f"{path}: expected an object, got {_type_name(data)}",))
+        error = _fail((f"{path}: expected an object, got {_type_name(data)}",))
+        del data  # out of this frame's locals, which capture_locals would print
+        raise error
     try:
         return _structure_fast(data, Sampler)  # type: ignore[no-any-return]
     except Exception:
         pass  # structure it again, slowly, to say exactly what is wrong
+    # Raised outside the except block: the cattrs error quotes the body's values, and would
+    # otherwise stay reachable as the new error's __context__.
+    problems: tuple[str, ...] = ()
     try:
         _structure_detailed(data, Sampler)
     except Exception as exc:
-        raise _fail(tuple(f"{path}.{line}" for line in _describe(exc))) from None
+        problems = tuple(f"{path}.{line}" for line in _describe(exc))
+    if problems:
+        del data  # out of this frame's locals, which capture_locals would print
+        raise _fail(problems, secret)
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 
-def parse_sampler_response(body: bytes) -> Sampler:
+def parse_sampler_response(body: bytes, *, secret: tuple[str, ...] = ()) -> Sampler:
     """Parse the body of ``GET /v1/loops/samplers/{id}`` (``{"sampler": {...}}``).
 
-    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON, is not an object,
-    or does not match the schema; the message names the failing field path.
+    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON (or is nested too
+    deeply to decode), is not an object, or does not match the schema; the message names the
+    failing field path, with each of ``secret`` (pass ``HTTPSession.secrets``) blanked out.
     """
+    result = _parse_sampler_body(body, secret)
+    # The error is raised from this frame, and a traceback printed with capture_locals shows
+    # its locals: keep the body (which a server may have stuffed with an echoed key) out.
+    del body
+    if isinstance(result, ResponseValidationError):
+        raise result
+    return result
+
+
+def _parse_sampler_body(body: bytes, secret: tuple[str, ...]) -> Sampler | ResponseValidationError:
+    """The sampler, or the error saying why the body is not one (returned, not raised).
+
+    Errors are built outside any except block, so that a decoding error (which holds the
+    whole body) is not reachable as their ``__context__``.
+    """
+    problem = None
     try:
         text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
     except UnicodeDecodeError as exc:
-        raise _fail((f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})",)) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError is a ValueError
-        raise _fail((f"(body): not valid JSON ({exc})",)) from None
+        problem = f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            problem = f"(body): not valid JSON ({exc})"
+        except RecursionError:  # arrays or objects nested thousands of levels deep
+            problem = "(body): JSON nested too deeply to decode"
+    if problem is not None:
+        return _fail((problem,))
     if type(data) is not dict:
-        raise _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
+        return _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
     if "sampler" not in data:
-        raise _fail(("sampler: required field missing",))
-    return structure_sampler(data["sampler"])
+        return _fail(("sampler: required field missing",))
+    try:
+        return structure_sampler(data["sampler"], secret=secret)
+    except ResponseValidationError as exc:
+        return exc.with_traceback(None)

@@ -20,9 +20,12 @@
     ├── ResponseValidationError                a 2xx body that is not a valid sampler
     │   └── ResponseTooLargeError              ... or is larger than the client reads
     ├── SamplerFailedError                     wait_until_active saw a failed status
-    └── WaitTimeoutError (also TimeoutError)   wait_until_active ran out of time
+    ├── WaitTimeoutError (also TimeoutError)   wait_until_active ran out of time
+    └── ClientClosedError                      the client was closed (before or during the call)
 
-No message in this tree ever contains the API key.
+The API key is never reachable from an exception of this tree: not in its message, attributes
+or repr, and not through ``__cause__`` / ``__context__`` (errors from aiohttp are described,
+scrubbed, in the message instead of being chained, since they carry the request's headers).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InternalServerError",
@@ -196,3 +200,11 @@ class WaitTimeoutError(LoopsError, TimeoutError):
         super().__init__(message)
         self.sampler_id = sampler_id
         self.last_sampler = last_sampler
+
+
+class ClientClosedError(LoopsError):
+    """The :class:`LoopsClient` was closed, before the call or while it was running.
+
+    Raised instead of aiohttp's ``RuntimeError: Session is closed``; also raised when the
+    ``aiohttp.ClientSession`` passed as ``session=`` has been closed. Create a new client.
+    """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -106,18 +107,17 @@ def backoff_delay(policy: RetryPolicy, retry_number: int, rand: float | None = N
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
     """Seconds a ``Retry-After`` header asks for, or ``None`` when absent or unusable.
 
-    Accepts delta-seconds (``"2"``, ``"1.5"``) and HTTP dates. Negative numbers, garbage and
-    non-finite values are ignored (``None``: fall back to backoff); a date in the past means 0.
+    Accepts delta-seconds (``"2"``, ``"1.5"``) and HTTP dates, written in ASCII only: other
+    digits (``"١٢"``), ``"1_0"``, exponents, signs, ``inf`` and ``nan`` are unusable (``None``:
+    fall back to backoff). A date in the past means 0.
     """
     if not value:
         return None
     value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    if not value.isascii():  # int() and float() would read Arabic-Indic and other digits
+        return None
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -126,6 +126,10 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
+
+
+#: RFC 9110 delta-seconds (``1*DIGIT``), and a decimal fraction, which some servers send.
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 class TokenBucket:

@@ -1,16 +1,23 @@
 """Pure request building and response reading: no sockets, no event loop.
 
-Where a request is built (:func:`sampler_path`, :func:`check_base_url`, :func:`build_headers`)
-and where an HTTP answer becomes an exception (:func:`error_for_response`).
+Where a request is built (:func:`sampler_path`, :func:`check_base_url`, :func:`build_headers`,
+:func:`resolve_proxy`), where an HTTP answer becomes an exception (:func:`error_for_response`),
+and how secrets are kept out of text taken from the server (:func:`redact`).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from urllib.parse import quote
+from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
+    getproxies_environment,
+    proxy_bypass_environment,
+)
 
 from yarl import URL
 
@@ -36,6 +43,11 @@ USER_AGENT = f"baseten_loops/{__version__} (+aio-baseten-loops)"
 #: Longest sampler id accepted. Real ids are short hashids; this only stops absurd input.
 MAX_SAMPLER_ID_LENGTH = 256
 _BODY_EXCERPT_CHARS = 300
+#: Longest header value (request id, Location) quoted in an error.
+_HEADER_EXCERPT_CHARS = 200
+_REDACTED = "***"
+#: Shortest run of a secret's characters blanked on its own (a key quoted cut short).
+_FRAGMENT_CHARS = 8
 _REQUEST_ID_HEADERS = ("x-request-id", "x-baseten-request-id", "request-id", "x-amzn-requestid")
 _ERROR_CLASSES: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
@@ -115,6 +127,149 @@ def check_base_url(base_url: str) -> str:
     return str(url).rstrip("/")
 
 
+def resolve_proxy(proxy: str | None, *, trust_env: bool, base_url: str) -> URL | None:
+    """The proxy requests to ``base_url`` go through, or ``None`` to connect directly.
+
+    An explicit ``proxy`` wins. Otherwise, with ``trust_env``, the standard environment
+    variables are read (``HTTPS_PROXY`` / ``HTTP_PROXY`` for the base URL's scheme, and
+    ``NO_PROXY``), once, when the client is built. A loopback base URL
+    never takes a proxy from the environment: it is plain ``http://``, and the key must not
+    travel in clear text to another host. Raises :class:`ConfigurationError` for a proxy that is
+    not an ``http(s)://host[:port]`` URL, and for a non-loopback proxy in front of a plain
+    ``http://`` base URL. Error messages never show the proxy's credentials.
+    """
+    base = URL(base_url)
+    source = "proxy"
+    if proxy is None:
+        if not trust_env or base.host is None or _is_loopback(base.host):
+            return None
+        found = _environment_proxy(base)
+        if found is None:
+            return None
+        source, proxy = found
+    elif not isinstance(proxy, str):
+        raise ConfigurationError(f"proxy must be a str URL or None, got {type(proxy).__name__}")
+    url = _parse_url(proxy)
+    if url is None:  # raised here, not under except: yarl's error quotes the credentials
+        raise ConfigurationError(f"{source} is not a valid URL")
+    shown = str(url.with_user(None)) if url.host else "(no host)"
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(
+            f"{source} must be an http:// or https:// proxy URL such as http://proxy:3128, "
+            f"got {shown}"
+        )
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        raise ConfigurationError(f"{source} must not have a path, query or fragment: {shown}")
+    if base.scheme == "http" and not _is_loopback(url.host):
+        raise ConfigurationError(
+            f"refusing the non-loopback {source} {shown} for a plain http:// base_url: "
+            "the API key would travel unencrypted"
+        )
+    return url
+
+
+def _parse_url(text: str) -> URL | None:
+    try:
+        return URL(text.strip())
+    except (ValueError, TypeError):
+        return None
+
+
+def _environment_proxy(base: URL) -> tuple[str, str] | None:
+    """``(variable name, proxy URL)`` from the environment for ``base``, or ``None``."""
+    assert base.host is not None
+    proxies = getproxies_environment()  # urllib's rules: lower case wins over upper case
+    if "no" in proxies and proxy_bypass_environment(base.host, proxies):
+        return None
+    proxy = proxies.get(base.scheme)
+    if proxy is None:
+        return None
+    if "://" not in proxy:  # "proxy.corp:3128", as curl and requests accept it
+        proxy = "http://" + proxy
+    return f"{base.scheme.upper()}_PROXY", proxy
+
+
+class Secrets(tuple[str, ...]):
+    """The strings :func:`redact` blanks out (the key, a proxy password); its repr hides them.
+
+    Passed as an argument, it sits in the frame's locals, which ``traceback`` with
+    ``capture_locals=True`` prints with ``repr``: this one prints no secret.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} secrets>"
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    r"""``text`` with every occurrence of each secret replaced by ``***``.
+
+    Catches the forms in which a server or proxy might echo a secret back: literal, JSON
+    ``\uXXXX`` escapes, percent-encoding (``%73k-...``), HTML character references, in any
+    mix and any letter case. Text that was already decoded (a JSON string, a header value) is
+    covered by the literal form. A run of 8 or more characters of a secret is blanked too, for a
+    key that whoever quoted it cut short (aiohttp cuts the lines it quotes at 100 bytes).
+    Meant for short strings (its fragment pass is linear but slow, about 8 ms per 64 KiB).
+    """
+    return _blank_fragments(_redact_forms(text, secrets), secrets)
+
+
+def _redact_forms(text: str, secrets: tuple[str, ...]) -> str:
+    """The fast, whole-secret part of :func:`redact` (a regular expression, in C)."""
+    pattern = _secrets_pattern(secrets)
+    return text if pattern is None else pattern.sub(_REDACTED, text)
+
+
+def _blank_fragments(text: str, secrets: tuple[str, ...]) -> str:
+    windows = _secret_windows(secrets)
+    if not windows:
+        return text
+    width = _FRAGMENT_CHARS
+    spans: list[list[int]] = []
+    for start in range(len(text) - width + 1):
+        if text[start : start + width] in windows:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = start + width  # overlaps the previous run: extend it
+            else:
+                spans.append([start, start + width])
+    for start, end in reversed(spans):
+        text = text[:start] + _REDACTED + text[end:]
+    return text
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_windows(secrets: tuple[str, ...]) -> frozenset[str]:
+    width = _FRAGMENT_CHARS
+    return frozenset(
+        secret[start : start + width]
+        for secret in secrets
+        for start in range(len(secret) - width + 1)
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _secrets_pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Longest first, so a secret that contains another is blanked whole.
+    kept = sorted({secret for secret in secrets if secret}, key=len, reverse=True)
+    if not kept:
+        return None
+    alternatives = ("".join(_char_forms(char) for char in secret) for secret in kept)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _char_forms(char: str) -> str:
+    code = ord(char)
+    forms = [re.escape(char), "".join(f"%{byte:02x}" for byte in char.encode())]
+    forms.append(f"&#0*{code};")
+    forms.append(f"&#x0*{code:x};")
+    if code < 0x10000:
+        forms.append(rf"\\u{code:04x}")
+    if char in '/"\\':
+        forms.append(re.escape("\\" + char))
+    return "(?:" + "|".join(forms) + ")"
+
+
 def _is_loopback(host: str) -> bool:
     if host.lower() == "localhost":
         return True
@@ -140,27 +295,34 @@ def error_for_response(
     *,
     method: str,
     path: str,
-    secret: str = "",
+    secret: str | tuple[str, ...] = "",
 ) -> APIStatusError:
     """Map a non-2xx answer to the matching :class:`APIStatusError` subclass.
 
-    ``secret`` (the API key) is blanked out of anything quoted from the body, in case a server
-    or proxy echoes the request back.
+    ``secret`` (the API key, or several secrets) is blanked out of every string taken from the
+    answer (body excerpt, JSON message after decoding, request id, ``Location``) in any form
+    :func:`redact` knows, in case a server or proxy echoes the request back. A body nested too
+    deeply to decode gives no server message, like any other body that is not JSON.
     """
+    secrets = (secret,) if isinstance(secret, str) else secret
     cls = _ERROR_CLASSES.get(status)
     if cls is None:
         cls = InternalServerError if status >= 500 else APIStatusError
-    text = body.decode("utf-8", "replace")
-    if secret:
-        text = text.replace(secret, "***")
-    excerpt = text[:_BODY_EXCERPT_CHARS].strip()
-    server_message = _server_message(text)
+    raw_text = body.decode("utf-8", "replace")
+    # Whole secrets out of the whole body first, so that the cut cannot split one in two.
+    text = _redact_forms(raw_text, secrets)
+    excerpt = redact(text[:_BODY_EXCERPT_CHARS], secrets).strip()
+    server_message = _server_message(raw_text)
+    if server_message is not None:
+        server_message = redact(server_message, secrets)
     request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+    if request_id is not None:
+        request_id = redact(request_id, secrets)[:_HEADER_EXCERPT_CHARS]
     retry_after = parse_retry_after(headers.get("Retry-After"))
     reason = _reason(status)
     message = f"{status}{' ' + reason if reason else ''} for {method} {path}"
     if 300 <= status < 400:
-        location = headers.get("Location", "")
+        location = redact(headers.get("Location", ""), secrets)[:_HEADER_EXCERPT_CHARS]
         message += f" (redirect to {location!r} not followed)" if location else " (redirect)"
     if server_message:
         message += f": {server_message}"
@@ -181,7 +343,7 @@ def error_for_response(
 def _server_message(text: str) -> str | None:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         return None
     if not isinstance(data, dict):
         return None

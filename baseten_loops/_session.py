@@ -5,13 +5,19 @@ client's headers and timeouts, reads the body with a size bound, maps failures t
 tree, and retries under the :class:`RetryPolicy` and the client-wide retry budget. It knows
 nothing about resources; the resource layer hands it a method, a path, a query and a body, and
 says whether the request may be repeated.
+
+Its own sessions are one per event loop: a client may serve several ``asyncio.run`` calls in a
+row, or threads that each run their own loop. Each session is closed when its loop shuts down
+its tasks (as ``asyncio.run`` does), so no socket outlives its loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,12 +30,13 @@ from ._exceptions import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
     LoopsError,
     ResponseTooLargeError,
 )
 from ._flow import FlowControl, RateLimiter
 from ._retry import RETRYABLE_STATUSES, RetryPolicy, TokenBucket, backoff_delay
-from ._sansio import build_headers, error_for_response
+from ._sansio import Secrets, build_headers, error_for_response, redact
 
 __all__ = ["ClientStats", "HTTPSession"]
 
@@ -80,8 +87,13 @@ class HTTPSession:
         max_connections: int,
         max_response_bytes: int,
         trace_configs: Sequence[aiohttp.TraceConfig] | None,
+        proxy: URL | None = None,
     ) -> None:
         self._secret = api_key
+        # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
+        self._proxy = proxy
+        #: Everything scrubbed from text that may echo the request: the key, proxy password.
+        self._secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         self._headers = build_headers(api_key, auth_scheme)
         # Sent with each request, unless they are the defaults of the session we create.
         self._request_headers: dict[str, str] | None = self._headers
@@ -89,8 +101,16 @@ class HTTPSession:
         self.timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry = retry
-        self._session = session
+        self._session = session  # the borrowed session, or our session of the latest loop
         self._owns_session = session is None
+        # Our own sessions, one per event loop, each with the task that closes it when its loop
+        # shuts down. Guarded by a lock: threads running their own loops share this client.
+        self._sessions: dict[
+            asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]
+        ] = {}
+        self._sessions_lock = threading.Lock()
+        # Retry waits in progress, so that close() can end them at once.
+        self._retry_waiters: set[asyncio.Future[None]] = set()
         self._max_connections = max_connections
         self._max_response_bytes = max_response_bytes
         self._trace_configs = list(trace_configs) if trace_configs else None
@@ -103,6 +123,15 @@ class HTTPSession:
         self._retries_denied = 0
 
     @property
+    def secrets(self) -> Secrets:
+        """What must never appear in text shown to the user: the key, a proxy password.
+
+        For :func:`redact` wherever text from the server is quoted outside this module (the
+        resource layer's validation errors).
+        """
+        return self._secrets
+
+    @property
     def stats(self) -> ClientStats:
         """A snapshot of the counters."""
         flow = self._flow
@@ -112,44 +141,104 @@ class HTTPSession:
             retries_denied=self._retries_denied,
             budget_tokens=self._bucket.tokens if self._bucket is not None else None,
             throttled=flow.throttled,
-            rate_limit=flow.rate(time.monotonic()),  # asyncio's loop.time() is this clock
+            rate_limit=flow.rate(time.monotonic()),  # the clock of asyncio's loop.time()
             throttle_wait=flow.waited,
         )
 
     def _get_session(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None:
-            if self._closed:
-                raise LoopsError("this LoopsClient is closed; create a new one")
-            # Created lazily so that it belongs to the running loop, then kept for keep-alive.
-            # One host: the total limit is the per-host limit, without per-host bookkeeping.
-            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+        if not self._owns_session:
+            session = self._session
+            assert session is not None
+            self._check_open(session)
+            # aiohttp binds a session to the loop it was created in; used from another, it
+            # fails deep inside with "attached to a different loop" or hangs. Say so instead.
+            if getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
+                raise LoopsError(
+                    "the aiohttp.ClientSession passed as LoopsClient(session=...) belongs to "
+                    "another event loop; create the session (or let the client create its "
+                    "own) in the loop that uses it"
+                )
+            return session
+        if self._closed:
+            raise ClientClosedError("this LoopsClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        entry = self._sessions.get(loop)
+        if entry is None or entry[0].closed:
+            entry = self._open_session(loop)
+        self._session = entry[0]
+        return entry[0]
+
+    def _open_session(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> tuple[aiohttp.ClientSession, asyncio.Task[None]]:
+        """Create our session for ``loop``, and the task that closes it when the loop ends."""
+        # One host: the total limit is the per-host limit, without per-host bookkeeping.
+        connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
+        # trust_env stays False: proxies from the environment are resolved by the client
+        # (without reading ~/.netrc, whose Basic credentials would replace our key).
+        if self._proxy is None:
             # Our headers become the session's defaults, merged by aiohttp in C per request.
             session = aiohttp.ClientSession(
                 connector=connector, headers=self._headers, trace_configs=self._trace_configs
             )
             self._request_headers = None
-            # aiohttp silently resends an idempotent request once when a reused keep-alive
-            # connection turns out dead. That retry is invisible to our loop, uncounted and
-            # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
-            # test client does the same). A dead connection then surfaces as a connection
-            # error and our loop retries it, once, within the budget. (A private attribute;
-            # tests/test_session.py checks the server sees exactly the requests we count.)
-            if hasattr(session, "_retry_connection"):
-                session._retry_connection = False
-            self._session = session
-        elif session.closed:  # only a borrowed one: ours is dropped when closed
-            raise LoopsError(
+        else:
+            # Sent with each request instead: aiohttp copies a session's default headers into
+            # the request to the proxy, and would send the key to it as Proxy-Authorization.
+            session = aiohttp.ClientSession(connector=connector, trace_configs=self._trace_configs)
+        # aiohttp silently resends an idempotent request once when a reused keep-alive
+        # connection turns out dead. That retry is invisible to our loop, uncounted and
+        # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
+        # test client does the same). A dead connection then surfaces as a connection
+        # error and our loop retries it, once, within the budget. (A private attribute;
+        # tests/test_session.py checks the server sees exactly the requests we count.)
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        closer = loop.create_task(
+            _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
+        )
+        entry = (session, closer)
+        with self._sessions_lock:
+            # Forget the sessions of loops that have ended (closed with their loop's tasks).
+            for old_loop in [old for old in self._sessions if old.is_closed()]:
+                del self._sessions[old_loop]
+            self._sessions[loop] = entry
+        return entry
+
+    def _check_open(self, session: aiohttp.ClientSession) -> None:
+        """Raise :class:`ClientClosedError` if the client or ``session`` was closed."""
+        if session.closed:
+            if self._owns_session:
+                raise ClientClosedError("this LoopsClient was closed while the call was running")
+            raise ClientClosedError(
                 "the aiohttp.ClientSession is closed (the one passed as LoopsClient(session=...))"
             )
-        return session
+        if self._closed and self._owns_session:
+            raise ClientClosedError("this LoopsClient was closed while the call was running")
 
     async def close(self) -> None:
-        """Close the session if this object created it; a borrowed session is left open."""
+        """Close the sessions this object created; a borrowed session is left open.
+
+        The session of the running loop is closed before this returns; those of other loops
+        still running (in other threads) are closed by their own loop, soon after.
+        """
         self._closed = True
-        if self._owns_session and self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if not self._owns_session:
+            return  # calls go on with the borrowed session, which stays open
+        for waiter in list(self._retry_waiters):
+            _wake_threadsafe(waiter)  # the call then raises ClientClosedError
+        self._session = None
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, {}
+        current = asyncio.get_running_loop()
+        for loop, (session, closer) in sessions.items():
+            if loop is current:
+                closer.cancel()
+                await session.close()
+                await asyncio.wait([closer])  # let it finish, so no task is left pending
+            elif not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(closer.cancel)  # it closes the session there
 
     async def request(
         self,
@@ -190,12 +279,13 @@ class HTTPSession:
             reserved_at = loop.time()
             wait = flow.reserve(reserved_at)
             if wait:  # the client is being paced: wait for this request's slot
-                if deadline is not None and loop.time() + wait >= deadline:
+                if deadline is not None and reserved_at + wait >= deadline:
                     raise APITimeoutError(
                         f"{what}: the call's deadline would pass while waiting "
                         f"{wait:.2f}s for the client's rate limit"
                     )
-                await asyncio.sleep(wait)
+                await self._retry_wait(wait)
+            self._check_open(session)  # closed during a wait: say so, not "Session is closed"
             timeout = self._client_timeout
             cut_by_deadline = False
             if deadline is not None:
@@ -209,35 +299,20 @@ class HTTPSession:
             error: LoopsError
             timed_out = False
             not_sent = False
+            fatal = False
             try:
-                async with session.request(
-                    method,
-                    url,
-                    headers=self._request_headers,
-                    json=json,
-                    timeout=timeout,
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    if 200 <= status < 300:
-                        body = await self._read_body(response, what)
-                        if self._bucket is not None:
-                            self._bucket.refund(last_retry_cost)
-                        logger.debug("%s -> %d (attempt %d)", what, status, attempt)
-                        return body
-                    error_body = await self._read_error_body(response)
-                    error = error_for_response(
-                        status,
-                        response.headers,
-                        error_body,
-                        method=method,
-                        path=path,
-                        secret=self._secret,
-                    )
-                    if _is_throttle(error):
-                        flow.on_throttled(reserved_at, loop.time())
-                        if status == 429:
-                            throttled_attempts += 1
+                outcome = await self._attempt(
+                    session, method, url, json, timeout, what, path, attempt
+                )
+                if isinstance(outcome, bytes):
+                    if self._bucket is not None:
+                        self._bucket.refund(last_retry_cost)
+                    return outcome
+                error = outcome
+                if isinstance(error, APIStatusError) and _is_throttle(error):
+                    flow.on_throttled(reserved_at, loop.time())
+                    if error.status_code == 429:
+                        throttled_attempts += 1
             except asyncio.TimeoutError:
                 timed_out = True
                 if cut_by_deadline:
@@ -247,18 +322,18 @@ class HTTPSession:
                         f"{what} timed out after {self.timeout:g}s (attempt {attempt})"
                     )
             except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
-                # A certificate problem will not fix itself on retry; fail at once.
-                raise APIConnectionError(
-                    f"TLS failure talking to {url.host} for {what}: {exc}"
-                ) from exc
+                # A certificate problem will not fix itself on retry; fail at once (raised
+                # below, outside this block, so that aiohttp's error is not its __context__).
+                error = self._connection_error(exc, f"TLS failure talking to {url.host} for {what}")
+                fatal = True
             except aiohttp.ClientError as exc:
-                error = APIConnectionError(
-                    f"{what} failed: {type(exc).__name__}: {exc or 'connection lost'}"
-                )
-                error.__cause__ = exc
+                # Not chained: aiohttp's error holds the request's headers, key included.
+                error = self._connection_error(exc, f"{what} failed")
                 # Only a failed connect proves the request was never written.
                 not_sent = isinstance(exc, aiohttp.ClientConnectorError)
             logger.debug("%s failed (attempt %d): %s", what, attempt, type(error).__name__)
+            if fatal:
+                raise error
             if not idempotent and not (not_sent or _server_did_not_act(error)):
                 raise error
             decision = self._retry_decision(
@@ -275,7 +350,7 @@ class HTTPSession:
                 _reason_of(error),
                 wait,
             )
-            await asyncio.sleep(wait)
+            await self._retry_wait(wait)
 
     def _retry_decision(
         self,
@@ -302,7 +377,7 @@ class HTTPSession:
             retry_after = error.retry_after
         elif isinstance(error, APIConnectionError):
             retry_after = None
-        else:  # pragma: no cover - only the two kinds above reach here
+        else:  # a body too large, a closed client: asking again cannot help
             return None
         pacing_exempt = deadline is not None and policy.max_attempts > 1
         paced = pacing_exempt and isinstance(error, APIStatusError) and error.status_code == 429
@@ -328,27 +403,124 @@ class HTTPSession:
             return None
         return wait, cost
 
-    async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
+    async def _retry_wait(self, seconds: float) -> None:
+        """Sleep before a retry; :meth:`close` ends the sleep early."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        self._retry_waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._retry_waiters.discard(waiter)
+
+    async def _attempt(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: URL,
+        json: Any,
+        timeout: aiohttp.ClientTimeout,
+        what: str,
+        path: str,
+        attempt: int,
+    ) -> bytes | LoopsError:
+        """Send one request: the body of a 2xx answer, or the error the answer maps to.
+
+        Errors are returned, not raised, and the answer stays in this frame: a raised error's
+        traceback then holds no frame whose locals include the answer (its headers or body
+        may echo the key, and ``traceback`` with ``capture_locals`` would print them).
+        """
+        async with session.request(
+            method,
+            url,
+            headers=self._request_headers,
+            json=json,
+            timeout=timeout,
+            allow_redirects=False,
+            # A borrowed session may raise on statuses itself; we map statuses ourselves.
+            raise_for_status=False,
+            proxy=self._proxy,
+        ) as response:
+            if 200 <= response.status < 300:
+                logger.debug("%s -> %d (attempt %d)", what, response.status, attempt)
+                return await self._read_body(response, what)
+            return error_for_response(
+                response.status,
+                response.headers,
+                await self._read_error_body(response),
+                method=method,
+                path=path,
+                secret=self._secrets,
+            )
+
+    def _connection_error(self, exc: BaseException, description: str) -> LoopsError:
+        """The error for a request that got no usable answer, described without aiohttp's.
+
+        aiohttp's exception is not chained (``__cause__``) because it holds the request's
+        headers, key included; its class name and its message, scrubbed of the key, are kept.
+        """
+        if self._closed and self._owns_session:
+            return ClientClosedError("this LoopsClient was closed while the call was running")
+        detail = redact(str(exc), self._secrets) or "connection lost"
+        return APIConnectionError(f"{description}: {type(exc).__name__}: {detail}")
+
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, what: str
+    ) -> bytes | ResponseTooLargeError:
+        """The decoded body, or the error saying it is larger than ``max_response_bytes``.
+
+        The limit bounds the bytes after decompression (gzip, deflate, and whatever else
+        aiohttp decodes): a small compressed body that inflates past it is cut off there.
+        """
         limit = self._max_response_bytes
         length = response.content_length
-        if length is None:  # chunked: read, but never more than the limit
+        # A Content-Length over the limit is refused unread (compressed or not).
+        if length is None or length <= limit:
             body = await _read_up_to(response, limit)
             if len(body) <= limit:
                 return body
-        elif length <= limit:
-            return await response.read()  # the common case: a small body of known length
-        raise ResponseTooLargeError(
+        return ResponseTooLargeError(
             f"{what}: response body exceeds max_response_bytes={limit}; refusing to read it"
         )
 
     @staticmethod
     async def _read_error_body(response: aiohttp.ClientResponse) -> bytes:
         # Error bodies are read only for the message; a huge one is cut short, not buffered.
-        return await _read_up_to(response, _ERROR_BODY_LIMIT)
+        return (await _read_up_to(response, _ERROR_BODY_LIMIT))[:_ERROR_BODY_LIMIT]
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _wake_threadsafe(waiter: asyncio.Future[None]) -> None:
+    with contextlib.suppress(RuntimeError):  # its loop has closed meanwhile
+        waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+
+
+async def _close_at_loop_shutdown(session: aiohttp.ClientSession) -> None:
+    """Wait until cancelled, then close ``session``.
+
+    ``asyncio.run`` (and ``asyncio.Runner``) cancel the tasks left when the main coroutine
+    returns, and run them to their end before closing the loop: this closes a client's session
+    of that loop in time, even if the client itself was never closed, so no socket is left
+    open on a closed loop and a later ``asyncio.run`` can use the client again.
+    """
+    try:
+        await asyncio.get_running_loop().create_future()
+    finally:
+        await session.close()
 
 
 async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """Read the body until EOF or until more than ``limit`` bytes have arrived."""
+    """Read the decoded body until EOF or until more than ``limit`` bytes have arrived.
+
+    ``iter_chunked`` yields bytes after decompression, and aiohttp decompresses as it is
+    read, so no more than about ``limit`` plus one chunk is ever held.
+    """
     chunks = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):
