@@ -11,9 +11,14 @@ every failing field path. Valid bodies, the common case, never pay for error boo
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
+import operator
 import re
 import sys
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -22,9 +27,43 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from ._exceptions import ResponseValidationError
-from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
+from ._models import (
+    Checkpoint,
+    CheckpointDeployment,
+    CheckpointFile,
+    CheckpointFilesPage,
+    CheckpointS3Source,
+    CheckpointSource,
+    CheckpointVolumeSource,
+    DeactivatedDeployment,
+    DeactivatedRun,
+    DeactivatedSampler,
+    DebugArchiveFilesPage,
+    Deployment,
+    DeploymentMetrics,
+    DeploymentNodeMetrics,
+    DeploymentStatus,
+    EnablementDetails,
+    InferenceVolumeByStatusDatapoint,
+    InstanceType,
+    Log,
+    LoopsDeploymentStatus,
+    LoRAConfig,
+    ResponseTimeDatapoint,
+    Run,
+    RunStatus,
+    Sampler,
+    SamplerStatus,
+    Session,
+    StorageMetrics,
+    SupportedModel,
+    TrainingJobMetric,
+    UnknownCheckpointSource,
+    User,
+    UserConfig,
+)
 
-__all__ = ["parse_datetime", "parse_sampler_response", "structure_sampler"]
+__all__ = ["parse_datetime", "parse_response", "parse_sampler_response", "structure_sampler"]
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
 # fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here).
@@ -37,6 +76,40 @@ _UTC = timezone.utc
 _FROMISOFORMAT_IS_RFC3339 = sys.version_info >= (3, 11)
 T = TypeVar("T")
 _STATUS_BY_VALUE: dict[str, DeploymentStatus] = {s.value: s for s in DeploymentStatus}
+# Every model, nested classes before the classes that hold them: a class's generated hook
+# binds the hooks of its fields when it is generated.
+_MODELS: tuple[type, ...] = (
+    User,
+    InstanceType,
+    Sampler,
+    Session,
+    RunStatus,
+    Run,
+    DeactivatedRun,
+    DeactivatedSampler,
+    DeactivatedDeployment,
+    LoRAConfig,
+    Checkpoint,
+    CheckpointFile,
+    CheckpointFilesPage,
+    DebugArchiveFilesPage,
+    CheckpointS3Source,
+    CheckpointVolumeSource,
+    CheckpointDeployment,
+    LoopsDeploymentStatus,
+    Deployment,
+    TrainingJobMetric,
+    StorageMetrics,
+    ResponseTimeDatapoint,
+    InferenceVolumeByStatusDatapoint,
+    DeploymentNodeMetrics,
+    DeploymentMetrics,
+    Log,
+    EnablementDetails,
+    SupportedModel,
+    UserConfig,
+)
+_SOURCE_KINDS: dict[str, type] = {"s3": CheckpointS3Source, "volume": CheckpointVolumeSource}
 
 
 def parse_datetime(value: str) -> datetime:
@@ -107,9 +180,151 @@ def _status_name_hook(value: Any, _: object) -> DeploymentStatus | str:
     return _STATUS_BY_VALUE.get(name, name)
 
 
+def _strict_int(value: Any, _: object) -> int:
+    if type(value) is not int:  # bool is an int subclass; refuse it too
+        raise TypeError(f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _strict_float(value: Any, _: object) -> float:
+    # JSON has one number type: 3 and 3.0 are both a "number". Booleans are not.
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise TypeError(f"expected a number, got {_type_name(value)}")
+
+
+def _strict_bool(value: Any, _: object) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a boolean, got {_type_name(value)}")
+    return value
+
+
+def _union_members(type_: Any) -> tuple[Any, ...]:
+    return typing.get_args(type_) if isinstance(type_, types.UnionType) else ()
+
+
+def _is_open_enum(type_: Any) -> bool:
+    """``SomeEnum | str``: an enum whose unknown values are kept as plain strings."""
+    members = _union_members(type_)
+    return (
+        len(members) == 2
+        and members[1] is str
+        and isinstance(members[0], type)
+        and issubclass(members[0], enum.Enum)
+    )
+
+
+def _open_enum_hook(type_: Any) -> Callable[[Any, Any], Any]:
+    by_value = {member.value: member for member in _union_members(type_)[0]}
+
+    def structure_open_enum(value: Any, _: object) -> Any:
+        name = _strict_str(value, None)
+        return by_value.get(name, name)
+
+    return structure_open_enum
+
+
+def _is_optional(type_: Any) -> bool:
+    members = _union_members(type_)
+    return len(members) >= 2 and members[-1] is type(None)
+
+
+def _optional_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        inner_type = functools.reduce(operator.or_, _union_members(type_)[:-1])
+        inner = converter.get_structure_hook(inner_type)
+
+        def structure_optional(value: Any, _: object) -> Any:
+            return None if value is None else inner(value, inner_type)
+
+        return structure_optional
+
+    return factory
+
+
+def _is_tuple(type_: Any) -> bool:
+    args = typing.get_args(type_)
+    return typing.get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _tuple_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """JSON arrays become tuples (immutable, like the models); anything else is refused.
+
+    cattrs alone would turn the string ``"ab"`` into ``("a", "b")``.
+    """
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        list_type = types.GenericAlias(list, typing.get_args(type_)[:1])
+        as_list = converter.get_structure_hook(list_type)
+
+        def structure_tuple(value: Any, _: object) -> tuple[Any, ...]:
+            if type(value) is not list:
+                raise TypeError(f"expected an array, got {_type_name(value)}")
+            return tuple(as_list(value, list_type))
+
+        return structure_tuple
+
+    return factory
+
+
+def _is_dict(type_: Any) -> bool:
+    return typing.get_origin(type_) is dict
+
+
+def _dict_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        structure_items = converter.gen_structure_mapping(type_)
+
+        def structure_dict(value: Any, _: object) -> dict[Any, Any]:
+            if type(value) is not dict:
+                raise TypeError(f"expected an object, got {_type_name(value)}")
+            return structure_items(value, type_)  # type: ignore[no-any-return]
+
+        return structure_dict
+
+    return factory
+
+
+def _any_hook(value: Any, _: object) -> Any:
+    return value  # free-form JSON (``additionalProperties: true``), kept as sent
+
+
+def _checkpoint_source_hook(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """Pick the checkpoint source class by its ``kind``; keep an unknown kind as it came.
+
+    The API adds source kinds over time (the spec marks the union open), so a new kind becomes
+    an :class:`UnknownCheckpointSource` instead of failing the call.
+    """
+    hooks = {kind: converter.get_structure_hook(cls) for kind, cls in _SOURCE_KINDS.items()}
+
+    def structure_source(value: Any, _: object) -> CheckpointSource:
+        if type(value) is not dict:
+            raise TypeError(f"expected an object, got {_type_name(value)}")
+        if "kind" not in value:
+            raise ValueError("the 'kind' that tells the source type apart is missing")
+        kind = _strict_str(value["kind"], None)
+        hook = hooks.get(kind)
+        if hook is None:
+            return UnknownCheckpointSource(kind=kind, data=value)
+        return hook(value, _SOURCE_KINDS[kind])  # type: ignore[no-any-return]
+
+    return structure_source
+
+
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+    # Generic shapes first: hooks registered later take precedence over these.
+    converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
+    converter.register_structure_hook(Any, _any_hook)
     converter.register_structure_hook(str, _strict_str)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(bool, _strict_bool)
     converter.register_structure_hook(str | None, _optional_str)
     converter.register_structure_hook(int | None, _optional_int)
     converter.register_structure_hook(datetime, _datetime_hook)
@@ -120,10 +335,11 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     if not detailed:
         status_hook = _shared_known_statuses(status_hook)
     converter.register_structure_hook(SamplerStatus, status_hook)
-    for cls in (User, InstanceType, Sampler):
-        hook = _objects_only(converter.gen_structure_attrs_fromdict(cls))
+    for cls in _MODELS:
+        hook: Callable[[Any, Any], Any] = _objects_only(converter.gen_structure_attrs_fromdict(cls))
         converter.register_structure_hook(cls, hook)
         converter.register_structure_hook(cls | None, _or_none(hook))
+    converter.register_structure_hook(CheckpointSource, _checkpoint_source_hook(converter))
     return converter
 
 
@@ -169,18 +385,22 @@ def _objects_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]
     return structure_object
 
 
-_structure_fast = _make_converter(detailed=False).get_structure_hook(Sampler)
-_structure_detailed = _make_converter(detailed=True).get_structure_hook(Sampler)
+_FAST = _make_converter(detailed=False)
+_DETAILED = _make_converter(detailed=True)
+_structure_fast = _FAST.get_structure_hook(Sampler)
+_structure_detailed = _DETAILED.get_structure_hook(Sampler)
 
 
-def _describe(exc: BaseException) -> tuple[str, ...]:
-    """Turn a cattrs error tree into ``path: description`` lines."""
-    if not isinstance(exc, ClassValidationError | IterableValidationError):  # pragma: no cover
-        return (f"{exc}",)  # detailed validation always raises a ClassValidationError
+def _describe(exc: BaseException, path: str) -> tuple[str, ...]:
+    """Turn a cattrs error tree into ``path.to.field: description`` lines under ``path``."""
+    if not isinstance(exc, ClassValidationError | IterableValidationError):
+        # A hook refused the value outright.
+        return (f"{path or '(body)'}: {_format_leaf(exc, None)}",)
     lines = []
     for line in cattrs.transform_error(exc, path="", format_exception=_format_leaf):
-        description, _, path = line.rpartition(" @ ")
-        lines.append(f"{path.lstrip('.') or '(body)'}: {description}")
+        description, _, where = line.rpartition(" @ ")
+        where = where if where.startswith("[") else "." + where.lstrip(".")
+        lines.append(f"{(path + where.rstrip('.')).lstrip('.') or '(body)'}: {description}")
     return tuple(lines)
 
 
@@ -194,9 +414,26 @@ def _format_leaf(exc: BaseException, _type: type | None) -> str:
     return f"invalid value ({type(exc).__name__})"
 
 
-def _fail(errors: tuple[str, ...]) -> ResponseValidationError:
+def _fail(errors: tuple[str, ...], *, what: str = "sampler") -> ResponseValidationError:
     summary = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
-    return ResponseValidationError(f"invalid sampler response: {summary}", errors=errors)
+    return ResponseValidationError(f"invalid {what} response: {summary}", errors=errors)
+
+
+def structure(data: Any, type_: Any, *, path: str) -> Any:
+    """Structure decoded JSON into ``type_`` (a model, ``tuple[Model, ...]``, a union ...).
+
+    Raises :class:`ResponseValidationError` naming each failing field under ``path``
+    (``runs[0].created_at: ...``).
+    """
+    try:
+        return _FAST.structure(data, type_)
+    except Exception:
+        pass  # structure it again, slowly, to say exactly what is wrong
+    try:
+        _DETAILED.structure(data, type_)
+    except Exception as exc:
+        raise _fail(_describe(exc, path), what=path or getattr(type_, "__name__", "")) from None
+    raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 
 def structure_sampler(data: Any, *, path: str = "sampler") -> Sampler:
@@ -213,8 +450,24 @@ def structure_sampler(data: Any, *, path: str = "sampler") -> Sampler:
     try:
         _structure_detailed(data, Sampler)
     except Exception as exc:
-        raise _fail(tuple(f"{path}.{line}" for line in _describe(exc))) from None
+        raise _fail(_describe(exc, path)) from None
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
+
+
+def _decode_object(body: bytes, *, what: str) -> dict[str, Any]:
+    try:
+        text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
+    except UnicodeDecodeError as exc:
+        raise _fail(
+            (f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})",), what=what
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise _fail((f"(body): not valid JSON ({exc})",), what=what) from None
+    if type(data) is not dict:
+        raise _fail((f"(body): expected a JSON object, got {_type_name(data)}",), what=what)
+    return data
 
 
 def parse_sampler_response(body: bytes) -> Sampler:
@@ -223,16 +476,26 @@ def parse_sampler_response(body: bytes) -> Sampler:
     Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON, is not an object,
     or does not match the schema; the message names the failing field path.
     """
-    try:
-        text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
-    except UnicodeDecodeError as exc:
-        raise _fail((f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})",)) from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:  # JSONDecodeError is a ValueError
-        raise _fail((f"(body): not valid JSON ({exc})",)) from None
-    if type(data) is not dict:
-        raise _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
+    data = _decode_object(body, what="sampler")
     if "sampler" not in data:
         raise _fail(("sampler: required field missing",))
     return structure_sampler(data["sampler"])
+
+
+def parse_response(body: bytes, key: str, type_: Any) -> Any:
+    """Parse a 2xx body: a JSON object whose ``key`` holds a ``type_``.
+
+    With ``key=""`` the whole object is the ``type_``. With ``type_=None`` (an empty answer
+    such as checkpoint validation's) only its being a JSON object is checked and ``None``
+    comes back. Raises :class:`ResponseValidationError` naming the failing field path
+    (``runs[0].created_at: ...``).
+    """
+    what = key or getattr(type_, "__name__", "")
+    data = _decode_object(body, what=what)
+    if type_ is None:
+        return None
+    if not key:
+        return structure(data, type_, path="")
+    if key not in data:
+        raise _fail((f"{key}: required field missing",), what=key)
+    return structure(data[key], type_, path=key)
