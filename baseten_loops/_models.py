@@ -65,6 +65,20 @@ class _OpenEnum(str, enum.Enum):
         return str(self.value)
 
 
+class _Model:
+    """Shared behaviour of the models: JSON-ready ``to_dict``."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The object as JSON-ready data, in the API's shape.
+
+        Timestamps become ISO 8601 strings and enum members their plain string values, so
+        ``json.dumps(obj.to_dict())`` works.
+        """
+        return _lists_for_tuples(attrs.asdict(self, value_serializer=_json_value))  # type: ignore[arg-type, no-any-return]
+
+
 class DeploymentStatus(_OpenEnum):
     """The deployment statuses the API documents (``DeploymentStatusV1``).
 
@@ -97,7 +111,7 @@ _FAILED = frozenset(
 
 
 @attrs.frozen
-class SamplerStatus:
+class SamplerStatus(_Model):
     """A sampler's current status (``LoopsSamplerStatusV1``).
 
     ``name`` is the :class:`DeploymentStatus` member for the documented values, and the raw
@@ -138,14 +152,14 @@ class SamplerStatus:
 
 
 @attrs.frozen
-class User:
+class User(_Model):
     """The user who created the sampler (a live-API field the contract does not list)."""
 
     email: str | None = None
 
 
 @attrs.frozen
-class InstanceType:
+class InstanceType(_Model):
     """The hardware a sampler runs on (a live-API field the contract does not list)."""
 
     id: str | None = None
@@ -203,18 +217,13 @@ def _json_value(_instance: object, _field: object, value: Any) -> Any:
     return value
 
 
-class _Model:
-    """Shared behaviour of the models: JSON-ready ``to_dict``."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The object as JSON-ready data, in the API's shape.
-
-        Timestamps become ISO 8601 strings and enum members their plain string values, so
-        ``json.dumps(obj.to_dict())`` works.
-        """
-        return attrs.asdict(self, value_serializer=_json_value)  # type: ignore[arg-type]
+def _lists_for_tuples(value: Any) -> Any:
+    """JSON arrays are lists; ``attrs.asdict`` keeps tuples inside dict values as tuples."""
+    if isinstance(value, dict):
+        return {key: _lists_for_tuples(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists_for_tuples(item) for item in value]
+    return value
 
 
 # --- Enums (all open: unknown values stay plain strings) -------------------------------------

@@ -158,7 +158,7 @@ SAMPLERS_CREATE: Route[Sampler] = Route(
           "model_path", "reuse_from_session_id", "num_replicas"),
     idempotent=False, team_capable=True)
 SAMPLERS_DEACTIVATE: Route[DeactivatedSampler] = Route(
-    "samplers.deactivate", "POST", "/samplers/{sampler_id}/deactivate", "sampler",
+    "samplers.deactivate", "POST", "/samplers/{sampler_id}/deactivate", "",
     DeactivatedSampler, "post_loops_samplers_deactivate")
 # Runs and trainers
 RUNS_LIST: Route[tuple[Run, ...]] = Route(
@@ -170,7 +170,7 @@ RUNS_CREATE: Route[Run] = Route(
 RUNS_GET: Route[Run] = Route(
     "runs.get", "GET", "/runs/{run_id}", "run", Run, "get_loops_runs_run_id")
 RUNS_DEACTIVATE: Route[DeactivatedRun] = Route(
-    "runs.deactivate", "POST", "/runs/{run_id}/deactivate", "run", DeactivatedRun,
+    "runs.deactivate", "POST", "/runs/{run_id}/deactivate", "", DeactivatedRun,
     "post_loops_runs_deactivate")
 TRAINERS_CREATE: Route[Run] = Route(
     "trainers.create", "POST", "/trainers", "run", Run, "post_loops_trainers",
@@ -213,7 +213,7 @@ DEPLOYMENTS_GET: Route[Deployment] = Route(
 # The spec does not say whether deactivating twice is harmless: treat it as not.
 DEPLOYMENTS_DEACTIVATE: Route[DeactivatedDeployment] = Route(
     "deployments.deactivate", "POST", "/deployments/{deployment_id}/deactivate",
-    "deployment", DeactivatedDeployment, "post_loops_deployments_deactivate",
+    "", DeactivatedDeployment, "post_loops_deployments_deactivate",
     idempotent=False)
 DEPLOYMENTS_DEBUG_ARCHIVE_FILES: Route[DebugArchiveFilesPage] = Route(
     "deployments.debug_archive_files", "GET",
