@@ -221,14 +221,13 @@ class SamplerFailedError(WaitFailedError):
 class DeploymentFailedError(WaitFailedError):
     """``deployments.wait_until_running`` saw ``FAILED``, ``STOPPED`` or ``PREEMPTED``.
 
-    Attributes:
-        deployment: The deployment as last fetched, with the failed status.
-
+    ``last_seen`` (also ``deployment``) is the deployment as last fetched.
     """
 
-    def __init__(self, message: str, *, deployment: Deployment) -> None:
-        super().__init__(message, last_seen=deployment)
-        self.deployment = deployment
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment as last fetched, with the failed status."""
+        return self.last_seen  # type: ignore[return-value]  # always given a Deployment
 
 
 class WaitTimeoutError(LoopsError, TimeoutError):

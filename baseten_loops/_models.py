@@ -360,30 +360,25 @@ class Run(_Model):
 
 
 @attrs.frozen
-class DeactivatedRun(_Model):
-    """What ``runs.deactivate`` answers (``DeactivateLoopsRunResponseV1``)."""
-
+class _Deactivated(_Model):
     id: str
     base_model: str
     user: User
 
 
 @attrs.frozen
-class DeactivatedSampler(_Model):
-    """What ``samplers.deactivate`` answers (``DeactivateLoopsSamplerResponseV1``)."""
-
-    id: str
-    base_model: str
-    user: User
+class DeactivatedRun(_Deactivated):
+    """What ``runs.deactivate`` answers (``DeactivateLoopsRunResponseV1``): ``id``, ``base_model``, ``user``."""  # noqa: E501
 
 
 @attrs.frozen
-class DeactivatedDeployment(_Model):
-    """What ``deployments.deactivate`` answers (``DeactivateLoopsDeploymentResponseV1``)."""
+class DeactivatedSampler(_Deactivated):
+    """What ``samplers.deactivate`` answers (``DeactivateLoopsSamplerResponseV1``): ``id``, ``base_model``, ``user``."""  # noqa: E501
 
-    id: str
-    base_model: str
-    user: User
+
+@attrs.frozen
+class DeactivatedDeployment(_Deactivated):
+    """What ``deployments.deactivate`` answers (``DeactivateLoopsDeploymentResponseV1``): ``id``, ``base_model``, ``user``."""  # noqa: E501
 
 
 # --- Checkpoints ----------------------------------------------------------------------------

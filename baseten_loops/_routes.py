@@ -84,6 +84,7 @@ class Route(Generic[T]):
             ``None`` for an answer with nothing in it.
         query: The query parameters, in the order they are sent.
         body: The JSON body's fields; empty for a route without a body.
+        required_body: The body fields a call must give (the schema's ``required``).
         null_body_fields: Body fields for which ``None`` is sent as ``null`` (left out only
             when ``UNSET``); every other field is left out when ``None``.
         idempotent: Whether sending it twice is harmless, so it may be resent after any
@@ -103,6 +104,7 @@ class Route(Generic[T]):
     operation_id: str
     query: tuple[str, ...] = ()
     body: tuple[str, ...] = ()
+    required_body: tuple[str, ...] = ()
     null_body_fields: frozenset[str] = frozenset()
     idempotent: bool = True
     team_capable: bool = False
@@ -155,7 +157,7 @@ SAMPLERS_LIST: Route[tuple[Sampler, ...]] = Route(
 SAMPLERS_CREATE: Route[Sampler] = Route(
     "samplers.create", "POST", "/samplers", "sampler", Sampler, "post_loops_samplers",
     body=("session_id", "base_model", "run_id", "availability_model", "max_seq_length",
-          "model_path", "reuse_from_session_id", "num_replicas"),
+          "model_path", "reuse_from_session_id", "num_replicas"), required_body=("session_id",),
     idempotent=False, team_capable=True)
 SAMPLERS_DEACTIVATE: Route[DeactivatedSampler] = Route(
     "samplers.deactivate", "POST", "/samplers/{sampler_id}/deactivate", "",
@@ -166,7 +168,8 @@ RUNS_LIST: Route[tuple[Run, ...]] = Route(
     query=("run_id", "base_model", "scope"), team_capable=True)
 RUNS_CREATE: Route[Run] = Route(
     "runs.create", "POST", "/runs", "run", Run, "post_loops_runs",
-    body=(*_RUN_FIELDS, "sampler_num_replicas"), idempotent=False, team_capable=True)
+    body=(*_RUN_FIELDS, "sampler_num_replicas"), required_body=_RUN_FIELDS[:2],
+    idempotent=False, team_capable=True)
 RUNS_GET: Route[Run] = Route(
     "runs.get", "GET", "/runs/{run_id}", "run", Run, "get_loops_runs_run_id")
 RUNS_DEACTIVATE: Route[DeactivatedRun] = Route(
@@ -174,7 +177,7 @@ RUNS_DEACTIVATE: Route[DeactivatedRun] = Route(
     "post_loops_runs_deactivate")
 TRAINERS_CREATE: Route[Run] = Route(
     "trainers.create", "POST", "/trainers", "run", Run, "post_loops_trainers",
-    body=_RUN_FIELDS, idempotent=False, team_capable=True)
+    body=_RUN_FIELDS, required_body=_RUN_FIELDS[:2], idempotent=False, team_capable=True)
 # Sessions
 SESSIONS_CREATE: Route[Session] = Route(
     "sessions.create", "POST", "/sessions", "session", Session, "post_loops_sessions",
@@ -189,12 +192,14 @@ CHECKPOINTS_LIST: Route[tuple[Checkpoint, ...]] = Route(
 # An empty answer on success ({}); a checkpoint that does not fit answers 400.
 CHECKPOINTS_VALIDATE: Route[None] = Route(
     "checkpoints.validate", "POST", "/checkpoints/validate", "", None,
-    "post_loops_checkpoints_validate", body=("checkpoint_path", "run_id"))
+    "post_loops_checkpoints_validate", body=("checkpoint_path", "run_id"),
+    required_body=("checkpoint_path",))
 # Billable and not idempotent: a second send would deploy twice.
 CHECKPOINTS_DEPLOY: Route[CheckpointDeployment] = Route(
     "checkpoints.deploy", "POST", "/checkpoints/deploy", "", CheckpointDeployment,
     "post_loops_checkpoints_deploy",
     body=("checkpoint_ids", "model_name", "instance_type_id", "hf_secret_name"),
+    required_body=("checkpoint_ids", "model_name", "instance_type_id", "hf_secret_name"),
     idempotent=False)
 CHECKPOINTS_FILES: Route[CheckpointFilesPage] = Route(
     "checkpoints.files", "GET", "/checkpoints/{checkpoint_id}/files", "",
@@ -276,9 +281,13 @@ def build_request(
         InvalidIdError: A path id cannot be one path segment.
 
     """
+    # Python checks the explicit keywords of a method; these catch what **fields lets through.
     unknown = set(arguments).difference(route.path_params, route.query, route.body)
-    if unknown:  # a bug in a resource, not bad user input
+    if unknown:
         raise TypeError(f"{route.name} takes no {sorted(unknown)}")
+    missing = [name for name in route.required_body if arguments.get(name) is None]
+    if missing:
+        raise TypeError(f"{route.name} needs {missing}")
     path = route.path.format_map(
         {name: path_segment(arguments[name], name) for name in route.path_params}
     )

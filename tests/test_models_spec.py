@@ -411,3 +411,34 @@ def test_whole_object_answers_name_fields_at_the_top() -> None:
     with pytest.raises(ResponseValidationError) as info:
         parse_response(b"[1]", "", CheckpointDeployment)
     assert str(info.value).startswith("invalid CheckpointDeployment response: (body)")
+
+
+@pytest.mark.parametrize(
+    ("status", "active", "inactive"),
+    [("ACTIVE", True, False), ("INACTIVE", False, True), ("PAUSED", False, False)],
+)
+def test_run_status_families(status: str, active: bool, inactive: bool) -> None:
+    run_status = structure({"name": status}, RunStatus, path="x")
+    assert (run_status.is_active, run_status.is_inactive) == (active, inactive)
+
+
+@pytest.mark.parametrize(
+    ("status", "ready", "pending", "failed"),
+    [
+        ("CREATED", False, True, False),
+        ("DEPLOYING", False, True, False),
+        ("RUNNING", True, False, False),
+        ("SCALED_TO_ZERO", False, False, False),
+        ("FAILED", False, False, True),
+        ("STOPPED", False, False, True),
+        ("PREEMPTED", False, False, True),
+        ("ADDED_LATER", False, False, False),
+    ],
+)
+def test_deployment_status_families(status: str, ready: bool, pending: bool, failed: bool) -> None:
+    deployment_status = structure({"name": status}, LoopsDeploymentStatus, path="x")
+    assert (
+        deployment_status.is_ready,
+        deployment_status.is_pending,
+        deployment_status.is_failed,
+    ) == (ready, pending, failed)

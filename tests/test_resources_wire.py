@@ -249,3 +249,20 @@ async def test_paired_sampler_deactivation_conflict_is_a_conflict_error(
 async def test_the_client_has_every_resource_group(rclient: LoopsClient) -> None:
     groups = {name.split(".")[0] for name in ROUTES}
     assert all(hasattr(rclient, group) for group in groups)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.runs.create(session_id="s"),
+        lambda c: c.trainers.create(base_model="m"),
+        lambda c: c.runs.create(session_id="s", base_model="m", sampler_replicas=2),
+        lambda c: c.trainers.create(session_id="s", base_model="m", sampler_num_replicas=2),
+    ],
+)
+async def test_run_fields_are_checked_like_keywords_before_any_request(
+    call: Call, recorder: RecordingServer, rclient: LoopsClient
+) -> None:
+    with pytest.raises(TypeError):
+        await call(rclient)
+    assert recorder.received == []

@@ -17,7 +17,7 @@ from baseten_loops import (
 from baseten_loops._routes import LOOPS_PREFIX, ROUTES, TEAM_PREFIX, UNSET, Route, build_request
 from baseten_loops._sansio import sampler_path
 
-from .spec_payloads import operations, properties_of, request_schema, response_schema
+from .spec_payloads import operations, properties_of, request_schema, response_schema, schemas
 
 TEAM_OPERATIONS = {
     "post_teams_loops_sessions": "sessions.create",
@@ -227,3 +227,22 @@ def test_samplers_get_route_builds_the_path_samplers_get_uses() -> None:
 def test_an_argument_the_route_does_not_take_is_a_bug() -> None:
     with pytest.raises(TypeError, match=r"runs.get takes no \['scope'\]"):
         build_request(ROUTES["runs.get"], {"run_id": "r", "scope": "org"})
+
+
+@pytest.mark.parametrize("route", ROUTE_LIST, ids=list(ROUTES))
+def test_required_body_fields_are_the_schema_required_ones(route: Route[Any]) -> None:
+    _, _, operation = spec_operation(route)
+    schema = request_schema(operation)
+    expected = set(schemas()[schema].get("required", ())) if schema else set()
+    assert set(route.required_body) == expected
+
+
+@pytest.mark.parametrize("missing", ["session_id", "base_model"])
+def test_a_create_without_a_required_field_is_refused_before_sending(missing: str) -> None:
+    arguments = {"session_id": "s", "base_model": "m", missing: None}
+    with pytest.raises(TypeError, match=rf"runs.create needs \['{missing}'\]"):
+        build_request(ROUTES["runs.create"], arguments)
+
+
+def test_unset_reads_as_itself() -> None:
+    assert repr(UNSET) == "UNSET"

@@ -167,5 +167,5 @@ def _deployment_failure(deployment: Deployment) -> DeploymentFailedError | None:
         return None
     return DeploymentFailedError(
         f"deployment {deployment.id!r} is {deployment.status.name}; it will not be RUNNING",
-        deployment=deployment,
+        last_seen=deployment,
     )
