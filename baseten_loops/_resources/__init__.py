@@ -9,7 +9,7 @@ from ._base import Resource
 from .capabilities import CapabilitiesResource
 from .checkpoints import CheckpointsResource
 from .deployments import DeploymentsResource
-from .runs import RunsResource, TrainersResource
+from .runs import RunFields, RunsResource, TrainerFields, TrainersResource
 from .sessions import SessionsResource
 from .user_config import UserConfigResource
 
@@ -18,8 +18,10 @@ __all__ = [
     "CheckpointsResource",
     "DeploymentsResource",
     "Resource",
+    "RunFields",
     "RunsResource",
     "SessionsResource",
+    "TrainerFields",
     "TrainersResource",
     "UserConfigResource",
 ]
