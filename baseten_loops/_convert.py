@@ -428,11 +428,12 @@ def _fail(errors: tuple[str, ...], *, what: str = "sampler") -> ResponseValidati
     return ResponseValidationError(f"invalid {what} response: {summary}", errors=errors)
 
 
-def structure(data: Any, type_: Any, *, path: str) -> Any:
+def structure(data: Any, type_: Any, *, path: str, what: str = "") -> Any:
     """Structure decoded JSON into ``type_`` (a model, ``tuple[Model, ...]``, a union ...).
 
     Raises :class:`ResponseValidationError` naming each failing field under ``path``
-    (``runs[0].created_at: ...``).
+    (``runs[0].created_at: ...``), with a message that starts ``invalid {what} response``
+    (``what`` defaults to ``path``, then to the type's name).
     """
     try:
         return _FAST.structure(data, type_)
@@ -441,7 +442,8 @@ def structure(data: Any, type_: Any, *, path: str) -> Any:
     try:
         _DETAILED.structure(data, type_)
     except Exception as exc:
-        raise _fail(_describe(exc, path), what=path or getattr(type_, "__name__", "")) from None
+        what = what or path or getattr(type_, "__name__", "")
+        raise _fail(_describe(exc, path), what=what) from None
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 
@@ -491,20 +493,21 @@ def parse_sampler_response(body: bytes) -> Sampler:
     return structure_sampler(data["sampler"])
 
 
-def parse_response(body: bytes, key: str, type_: Any) -> Any:
+def parse_response(body: bytes, key: str, type_: Any, *, what: str = "") -> Any:
     """Parse a 2xx body: a JSON object whose ``key`` holds a ``type_``.
 
     With ``key=""`` the whole object is the ``type_``. With ``type_=None`` (an empty answer
     such as checkpoint validation's) only its being a JSON object is checked and ``None``
     comes back. Raises :class:`ResponseValidationError` naming the failing field path
-    (``runs[0].created_at: ...``).
+    (``runs[0].created_at: ...``); its message starts ``invalid {what} response`` (``what``
+    defaults to ``key``).
     """
-    what = key or getattr(type_, "__name__", "")
+    what = what or key or getattr(type_, "__name__", "")
     data = _decode_object(body, what=what)
     if type_ is None:
         return None
     if not key:
-        return structure(data, type_, path="")
+        return structure(data, type_, path="", what=what)
     if key not in data:
-        raise _fail((f"{key}: required field missing",), what=key)
-    return structure(data[key], type_, path=key)
+        raise _fail((f"{key}: required field missing",), what=what)
+    return structure(data[key], type_, path=key, what=what)

@@ -295,7 +295,7 @@ def build_request(
         prefix = LOOPS_PREFIX
     elif route.team_capable:
         prefix = TEAM_PREFIX.format(team_id=path_segment(team_id, "team_id"))
-    else:  # pragma: no cover - resources offer team_id only where the route has it
+    else:
         raise TypeError(f"{route.name} cannot act for a team")
     params = {
         name: _query_value(arguments[name])

@@ -20,6 +20,7 @@ from baseten_loops import (
     InvalidIdError,
     LogLevel,
     LoopsClient,
+    ResponseValidationError,
     SortOrder,
     UseCase,
 )
@@ -266,3 +267,24 @@ async def test_run_fields_are_checked_like_keywords_before_any_request(
     with pytest.raises(TypeError):
         await call(rclient)
     assert recorder.received == []
+
+
+async def test_a_bad_answer_names_the_operation_and_the_field(
+    recorder: RecordingServer, rclient: LoopsClient
+) -> None:
+    run = {**payload("LoopsRunV1"), "created_at": "2026-01-02"}
+    recorder.script("GET", f"{L}/runs", Answer(body={"runs": [payload("LoopsRunV1"), run]}))
+    with pytest.raises(ResponseValidationError) as info:
+        await rclient.runs.list()
+    assert str(info.value).startswith("invalid runs.list response: runs[1].created_at: ")
+
+
+async def test_an_empty_answer_must_still_be_a_json_object(
+    recorder: RecordingServer, rclient: LoopsClient
+) -> None:
+    recorder.script("POST", f"{L}/checkpoints/validate", Answer(body=["ok"]))
+    with pytest.raises(ResponseValidationError) as info:
+        await rclient.checkpoints.validate("bt://x")
+    assert str(info.value) == (
+        "invalid checkpoints.validate response: (body): expected a JSON object, got list"
+    )

@@ -246,3 +246,8 @@ def test_a_create_without_a_required_field_is_refused_before_sending(missing: st
 
 def test_unset_reads_as_itself() -> None:
     assert repr(UNSET) == "UNSET"
+
+
+def test_a_route_without_a_team_path_refuses_a_team_id() -> None:
+    with pytest.raises(TypeError, match=r"runs\.get cannot act for a team"):
+        build_request(ROUTES["runs.get"], {"run_id": "r"}, team_id="t")

@@ -52,7 +52,8 @@ class Resource:
             idempotent=request.idempotent,
             deadline=deadline,
         )
-        return cast(T, parse_response(body, route.response_key, route.response_type))
+        answer = parse_response(body, route.response_key, route.response_type, what=route.name)
+        return cast(T, answer)
 
     async def _iter_items(
         self, route: Route[Any], *, page_size: int | None, **arguments: Any
