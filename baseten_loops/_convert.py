@@ -1,4 +1,4 @@
-"""Where JSON becomes a :class:`Sampler`: strict cattrs converters owned by this library.
+"""Where JSON becomes a :class:`Sampler` or any other model: strict cattrs converters.
 
 cattrs coerces primitives by default (``str(12345)`` would pass as an id, ``str(None)`` as a
 URL); every primitive hook here checks the type instead. All hooks are registered in this one
@@ -7,6 +7,9 @@ module, and every failure becomes a :class:`ResponseValidationError` naming the 
 Two converters come from one recipe: a fast one (no detailed validation) structures every valid
 body; only when it fails is the body structured again by the detailed one, whose errors name
 every failing field path. Valid bodies, the common case, never pay for error bookkeeping.
+
+:func:`parse_sampler_response` is the hand-tuned path of sampler lookups (bulk calls make
+thousands); :func:`parse_response` reads the answer of any route in ``_routes.py``.
 """
 
 from __future__ import annotations
@@ -324,7 +327,8 @@ def _register_union(converter: cattrs.Converter, union: Any, hook: Any) -> None:
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
-    # Generic shapes first: hooks registered later take precedence over these.
+    # Generic shapes (optionals, arrays, maps, open enums) as factories; the exact unions
+    # registered after them take precedence, and plain classes never match these predicates.
     converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
     converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
     converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
