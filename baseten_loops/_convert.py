@@ -316,13 +316,14 @@ def _checkpoint_source_hook(converter: cattrs.Converter) -> Callable[[Any, Any],
     return structure_source
 
 
-def _register_union(converter: cattrs.Converter, union: Any, hook: Any) -> None:
-    """Register a hook for exactly this union, ahead of the generic factories.
+def _register_exact(converter: cattrs.Converter, type_: Any, hook: Any) -> None:
+    """Register a hook for exactly this type (a union, ``Any``), ahead of the generic factories.
 
     ``register_structure_hook`` files unions where only cattrs' own union handling looks, and
     the factories above come first; these hand-written hooks are the fast paths, so they win.
+    (It also refuses ``Any`` before Python 3.11, where ``Any`` is not a class.)
     """
-    converter.register_structure_hook_func(lambda type_: type_ == union, hook)
+    converter.register_structure_hook_func(lambda candidate: candidate == type_, hook)
 
 
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
@@ -333,15 +334,15 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
     converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
     converter.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
-    converter.register_structure_hook(Any, _any_hook)
+    _register_exact(converter, Any, _any_hook)
     converter.register_structure_hook(str, _strict_str)
     converter.register_structure_hook(int, _strict_int)
     converter.register_structure_hook(float, _strict_float)
     converter.register_structure_hook(bool, _strict_bool)
-    _register_union(converter, str | None, _optional_str)
-    _register_union(converter, int | None, _optional_int)
+    _register_exact(converter, str | None, _optional_str)
+    _register_exact(converter, int | None, _optional_int)
     converter.register_structure_hook(datetime, _datetime_hook)
-    _register_union(converter, DeploymentStatus | str, _status_name_hook)
+    _register_exact(converter, DeploymentStatus | str, _status_name_hook)
     # Generate the class hooks once, here, so structuring never falls back to introspection;
     # nested classes first, since a class's generated code binds the hooks of its fields.
     status_hook = _objects_only(converter.gen_structure_attrs_fromdict(SamplerStatus))
@@ -351,7 +352,7 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     for cls in _MODELS:
         hook: Callable[[Any, Any], Any] = _objects_only(converter.gen_structure_attrs_fromdict(cls))
         converter.register_structure_hook(cls, hook)
-        _register_union(converter, cls | None, _or_none(hook))
+        _register_exact(converter, cls | None, _or_none(hook))
     converter.register_structure_hook(CheckpointSource, _checkpoint_source_hook(converter))
     return converter
 
