@@ -18,21 +18,37 @@ names start with ``_`` are private: import from ``baseten_loops``, not from them
     asyncio.run(main())
 
 Client:
-    LoopsClient, SamplersResource (``client.samplers``), ClientStats (``client.stats``),
-    DEFAULT_BASE_URL.
+    LoopsClient, ClientStats (``client.stats``), DEFAULT_BASE_URL.
+
+Resources (attributes of the client):
+    SamplersResource (``client.samplers``), RunsResource (``client.runs``), TrainersResource
+    (``client.trainers``), SessionsResource (``client.sessions``), CheckpointsResource
+    (``client.checkpoints``), DeploymentsResource (``client.deployments``),
+    CapabilitiesResource (``client.capabilities``), UserConfigResource
+    (``client.user_config``); RunFields and TrainerFields (the keywords of ``runs.create`` and
+    ``trainers.create``); UNSET (a keyword left out of ``user_config.update``).
 
 Configuration:
     RetryPolicy, RetryBudget, FlowControl.
 
 Models:
-    Sampler, SamplerStatus, DeploymentStatus, User, InstanceType.
+    Sampler, SamplerStatus, DeploymentStatus, User, InstanceType, DeactivatedSampler;
+    Session; Run, RunStatus, RunStatusName, DeactivatedRun, LoRAConfig, ExpertLayout;
+    Checkpoint, CheckpointFile, CheckpointFilesPage, CheckpointSource, CheckpointS3Source,
+    CheckpointVolumeSource, UnknownCheckpointSource, CheckpointDeployment,
+    TrainerCheckpointTarget; Deployment, LoopsDeploymentStatus, LoopsDeploymentStatusName,
+    DeactivatedDeployment, DebugArchiveFilesPage, DeploymentMetrics, DeploymentNodeMetrics,
+    InferenceVolumeByStatusDatapoint, ResponseTimeDatapoint, StorageMetrics, TrainingJobMetric,
+    Log, LogLevel, SortOrder; SupportedModel, UseCase, EnablementDetails; UserConfig;
+    AvailabilityModel.
 
 Errors (every one a LoopsError):
-    LoopsError, ConfigurationError, InvalidSamplerIdError, SamplerIdTypeError,
-    APIConnectionError, APITimeoutError, APIStatusError, BadRequestError, AuthenticationError,
-    PermissionDeniedError, NotFoundError, ConflictError, UnprocessableEntityError,
-    RateLimitError, InternalServerError, ResponseValidationError, ResponseTooLargeError,
-    SamplerFailedError, WaitTimeoutError, ClientClosedError.
+    LoopsError, ConfigurationError, InvalidIdError, IdTypeError, InvalidSamplerIdError,
+    SamplerIdTypeError, APIConnectionError, APITimeoutError, APIStatusError, BadRequestError,
+    AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError,
+    UnprocessableEntityError, RateLimitError, InternalServerError, ResponseValidationError,
+    ResponseTooLargeError, WaitFailedError, SamplerFailedError, DeploymentFailedError,
+    WaitTimeoutError, ClientClosedError.
 
 Submodules:
     baseten_loops.testing: FakeLoopsServer, a fake Loops API on 127.0.0.1 for your tests.
@@ -51,7 +67,10 @@ from ._exceptions import (
     ClientClosedError,
     ConfigurationError,
     ConflictError,
+    DeploymentFailedError,
+    IdTypeError,
     InternalServerError,
+    InvalidIdError,
     InvalidSamplerIdError,
     LoopsError,
     NotFoundError,
@@ -62,47 +81,152 @@ from ._exceptions import (
     SamplerFailedError,
     SamplerIdTypeError,
     UnprocessableEntityError,
+    WaitFailedError,
     WaitTimeoutError,
 )
 from ._flow import FlowControl
-from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
+from ._models import (
+    AvailabilityModel,
+    Checkpoint,
+    CheckpointDeployment,
+    CheckpointFile,
+    CheckpointFilesPage,
+    CheckpointS3Source,
+    CheckpointSource,
+    CheckpointVolumeSource,
+    DeactivatedDeployment,
+    DeactivatedRun,
+    DeactivatedSampler,
+    DebugArchiveFilesPage,
+    Deployment,
+    DeploymentMetrics,
+    DeploymentNodeMetrics,
+    DeploymentStatus,
+    EnablementDetails,
+    ExpertLayout,
+    InferenceVolumeByStatusDatapoint,
+    InstanceType,
+    Log,
+    LogLevel,
+    LoopsDeploymentStatus,
+    LoopsDeploymentStatusName,
+    LoRAConfig,
+    ResponseTimeDatapoint,
+    Run,
+    RunStatus,
+    RunStatusName,
+    Sampler,
+    SamplerStatus,
+    Session,
+    SortOrder,
+    StorageMetrics,
+    SupportedModel,
+    TrainerCheckpointTarget,
+    TrainingJobMetric,
+    UnknownCheckpointSource,
+    UseCase,
+    User,
+    UserConfig,
+)
+from ._resources import (
+    CapabilitiesResource,
+    CheckpointsResource,
+    DeploymentsResource,
+    RunFields,
+    RunsResource,
+    SessionsResource,
+    TrainerFields,
+    TrainersResource,
+    UserConfigResource,
+)
 from ._retry import RetryBudget, RetryPolicy
+from ._routes import UNSET
 from ._samplers import SamplersResource
 from ._session import ClientStats
 from ._version import __version__
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "UNSET",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "AvailabilityModel",
     "BadRequestError",
+    "CapabilitiesResource",
+    "Checkpoint",
+    "CheckpointDeployment",
+    "CheckpointFile",
+    "CheckpointFilesPage",
+    "CheckpointS3Source",
+    "CheckpointSource",
+    "CheckpointVolumeSource",
+    "CheckpointsResource",
     "ClientClosedError",
     "ClientStats",
     "ConfigurationError",
     "ConflictError",
+    "DeactivatedDeployment",
+    "DeactivatedRun",
+    "DeactivatedSampler",
+    "DebugArchiveFilesPage",
+    "Deployment",
+    "DeploymentFailedError",
+    "DeploymentMetrics",
+    "DeploymentNodeMetrics",
     "DeploymentStatus",
+    "DeploymentsResource",
+    "EnablementDetails",
+    "ExpertLayout",
     "FlowControl",
+    "IdTypeError",
+    "InferenceVolumeByStatusDatapoint",
     "InstanceType",
     "InternalServerError",
+    "InvalidIdError",
     "InvalidSamplerIdError",
+    "LoRAConfig",
+    "Log",
+    "LogLevel",
     "LoopsClient",
+    "LoopsDeploymentStatus",
+    "LoopsDeploymentStatusName",
     "LoopsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTimeDatapoint",
     "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryBudget",
     "RetryPolicy",
+    "Run",
+    "RunFields",
+    "RunStatus",
+    "RunStatusName",
+    "RunsResource",
     "Sampler",
     "SamplerFailedError",
     "SamplerIdTypeError",
     "SamplerStatus",
     "SamplersResource",
+    "Session",
+    "SessionsResource",
+    "SortOrder",
+    "StorageMetrics",
+    "SupportedModel",
+    "TrainerCheckpointTarget",
+    "TrainerFields",
+    "TrainersResource",
+    "TrainingJobMetric",
+    "UnknownCheckpointSource",
     "UnprocessableEntityError",
+    "UseCase",
     "User",
+    "UserConfig",
+    "UserConfigResource",
+    "WaitFailedError",
     "WaitTimeoutError",
     "__version__",
 ]

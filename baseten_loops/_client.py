@@ -11,6 +11,15 @@ import aiohttp
 
 from ._exceptions import ConfigurationError
 from ._flow import FlowControl
+from ._resources import (
+    CapabilitiesResource,
+    CheckpointsResource,
+    DeploymentsResource,
+    RunsResource,
+    SessionsResource,
+    TrainersResource,
+    UserConfigResource,
+)
 from ._retry import RetryPolicy
 from ._samplers import SamplersResource
 from ._sansio import check_base_url, resolve_proxy
@@ -141,8 +150,24 @@ class LoopsClient:
             proxy=proxy_url,
         )
         self._auth_scheme = auth_scheme
-        #: Sampler lookups: ``get``, ``get_many``, ``iter_many``, ``wait_until_active``.
+        #: Samplers: ``get``, ``get_many``, ``iter_many``, ``wait_until_active``, ``list``,
+        #: ``create``, ``deactivate``.
         self.samplers = SamplersResource(self._http)
+        #: Runs: ``list``, ``create``, ``get``, ``deactivate``, ``wait_until_inactive``.
+        self.runs = RunsResource(self._http)
+        #: Trainer-only runs: ``create``.
+        self.trainers = TrainersResource(self._http)
+        #: Sessions: ``create``, ``get``.
+        self.sessions = SessionsResource(self._http)
+        #: Checkpoints: ``list``, ``validate``, ``deploy``, ``iter_files``, ``source``.
+        self.checkpoints = CheckpointsResource(self._http)
+        #: Deployments: ``list``, ``get``, ``deactivate``, ``iter_debug_archive_files``,
+        #: ``metrics``, ``logs``, ``wait_until_running``.
+        self.deployments = DeploymentsResource(self._http)
+        #: The supported models: ``list``.
+        self.capabilities = CapabilitiesResource(self._http)
+        #: Your accelerator priorities: ``get``, ``update``.
+        self.user_config = UserConfigResource(self._http)
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Where JSON becomes a :class:`Sampler`: strict cattrs converters owned by this library.
+"""Where JSON becomes a :class:`Sampler` or any other model: strict cattrs converters.
 
 cattrs coerces primitives by default (``str(12345)`` would pass as an id, ``str(None)`` as a
 URL); every primitive hook here checks the type instead. All hooks are registered in this one
@@ -7,13 +7,21 @@ module, and every failure becomes a :class:`ResponseValidationError` naming the 
 Two converters come from one recipe: a fast one (no detailed validation) structures every valid
 body; only when it fails is the body structured again by the detailed one, whose errors name
 every failing field path. Valid bodies, the common case, never pay for error bookkeeping.
+
+:func:`parse_sampler_response` is the hand-tuned path of sampler lookups (bulk calls make
+thousands); :func:`parse_response` reads the answer of any route in ``_routes.py``.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 import json
+import operator
 import re
 import sys
+import types
+import typing
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -22,10 +30,44 @@ import cattrs
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 
 from ._exceptions import ResponseValidationError
-from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, User
+from ._models import (
+    Checkpoint,
+    CheckpointDeployment,
+    CheckpointFile,
+    CheckpointFilesPage,
+    CheckpointS3Source,
+    CheckpointSource,
+    CheckpointVolumeSource,
+    DeactivatedDeployment,
+    DeactivatedRun,
+    DeactivatedSampler,
+    DebugArchiveFilesPage,
+    Deployment,
+    DeploymentMetrics,
+    DeploymentNodeMetrics,
+    DeploymentStatus,
+    EnablementDetails,
+    InferenceVolumeByStatusDatapoint,
+    InstanceType,
+    Log,
+    LoopsDeploymentStatus,
+    LoRAConfig,
+    ResponseTimeDatapoint,
+    Run,
+    RunStatus,
+    Sampler,
+    SamplerStatus,
+    Session,
+    StorageMetrics,
+    SupportedModel,
+    TrainingJobMetric,
+    UnknownCheckpointSource,
+    User,
+    UserConfig,
+)
 from ._sansio import redact
 
-__all__ = ["parse_datetime", "parse_sampler_response", "structure_sampler"]
+__all__ = ["parse_datetime", "parse_response", "parse_sampler_response", "structure_sampler"]
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
 # fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here). ASCII digits only:
@@ -40,6 +82,40 @@ _UTC = timezone.utc
 _FROMISOFORMAT_IS_RFC3339 = sys.version_info >= (3, 11)
 T = TypeVar("T")
 _STATUS_BY_VALUE: dict[str, DeploymentStatus] = {s.value: s for s in DeploymentStatus}
+# Every model, nested classes before the classes that hold them: a class's generated hook
+# binds the hooks of its fields when it is generated.
+_MODELS: tuple[type, ...] = (
+    User,
+    InstanceType,
+    Sampler,
+    Session,
+    RunStatus,
+    Run,
+    DeactivatedRun,
+    DeactivatedSampler,
+    DeactivatedDeployment,
+    LoRAConfig,
+    Checkpoint,
+    CheckpointFile,
+    CheckpointFilesPage,
+    DebugArchiveFilesPage,
+    CheckpointS3Source,
+    CheckpointVolumeSource,
+    CheckpointDeployment,
+    LoopsDeploymentStatus,
+    Deployment,
+    TrainingJobMetric,
+    StorageMetrics,
+    ResponseTimeDatapoint,
+    InferenceVolumeByStatusDatapoint,
+    DeploymentNodeMetrics,
+    DeploymentMetrics,
+    Log,
+    EnablementDetails,
+    SupportedModel,
+    UserConfig,
+)
+_SOURCE_KINDS: dict[str, type] = {"s3": CheckpointS3Source, "volume": CheckpointVolumeSource}
 
 
 def parse_datetime(value: str) -> datetime:
@@ -110,23 +186,177 @@ def _status_name_hook(value: Any, _: object) -> DeploymentStatus | str:
     return _STATUS_BY_VALUE.get(name, name)
 
 
+def _strict_int(value: Any, _: object) -> int:
+    if type(value) is not int:  # bool is an int subclass; refuse it too
+        raise TypeError(f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _strict_float(value: Any, _: object) -> float:
+    # JSON has one number type: 3 and 3.0 are both a "number". Booleans are not.
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise TypeError(f"expected a number, got {_type_name(value)}")
+
+
+def _strict_bool(value: Any, _: object) -> bool:
+    if type(value) is not bool:
+        raise TypeError(f"expected a boolean, got {_type_name(value)}")
+    return value
+
+
+def _union_members(type_: Any) -> tuple[Any, ...]:
+    return typing.get_args(type_) if isinstance(type_, types.UnionType) else ()
+
+
+def _is_open_enum(type_: Any) -> bool:
+    """``SomeEnum | str``: an enum whose unknown values are kept as plain strings."""
+    members = _union_members(type_)
+    return (
+        len(members) == 2
+        and members[1] is str
+        and isinstance(members[0], type)
+        and issubclass(members[0], enum.Enum)
+    )
+
+
+def _open_enum_hook(type_: Any) -> Callable[[Any, Any], Any]:
+    by_value = {member.value: member for member in _union_members(type_)[0]}
+
+    def structure_open_enum(value: Any, _: object) -> Any:
+        name = _strict_str(value, None)
+        return by_value.get(name, name)
+
+    return structure_open_enum
+
+
+def _is_optional(type_: Any) -> bool:
+    members = _union_members(type_)
+    return len(members) >= 2 and members[-1] is type(None)
+
+
+def _optional_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        inner_type = functools.reduce(operator.or_, _union_members(type_)[:-1])
+        inner = converter.get_structure_hook(inner_type)
+
+        def structure_optional(value: Any, _: object) -> Any:
+            return None if value is None else inner(value, inner_type)
+
+        return structure_optional
+
+    return factory
+
+
+def _is_tuple(type_: Any) -> bool:
+    args = typing.get_args(type_)
+    return typing.get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _tuple_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """JSON arrays become tuples (immutable, like the models); anything else is refused.
+
+    cattrs alone would turn the string ``"ab"`` into ``("a", "b")``.
+    """
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        list_type = types.GenericAlias(list, typing.get_args(type_)[:1])
+        as_list = converter.get_structure_hook(list_type)
+
+        def structure_tuple(value: Any, _: object) -> tuple[Any, ...]:
+            if type(value) is not list:
+                raise TypeError(f"expected an array, got {_type_name(value)}")
+            return tuple(as_list(value, list_type))
+
+        return structure_tuple
+
+    return factory
+
+
+def _is_dict(type_: Any) -> bool:
+    return typing.get_origin(type_) is dict
+
+
+def _dict_hook_factory(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        structure_items = converter.gen_structure_mapping(type_)
+
+        def structure_dict(value: Any, _: object) -> dict[Any, Any]:
+            if type(value) is not dict:
+                raise TypeError(f"expected an object, got {_type_name(value)}")
+            return structure_items(value, type_)  # type: ignore[no-any-return]
+
+        return structure_dict
+
+    return factory
+
+
+def _any_hook(value: Any, _: object) -> Any:
+    return value  # free-form JSON (``additionalProperties: true``), kept as sent
+
+
+def _checkpoint_source_hook(converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
+    """Pick the checkpoint source class by its ``kind``; keep an unknown kind as it came.
+
+    The API adds source kinds over time (the spec marks the union open), so a new kind becomes
+    an :class:`UnknownCheckpointSource` instead of failing the call.
+    """
+    hooks = {kind: converter.get_structure_hook(cls) for kind, cls in _SOURCE_KINDS.items()}
+
+    def structure_source(value: Any, _: object) -> CheckpointSource:
+        if type(value) is not dict:
+            raise TypeError(f"expected an object, got {_type_name(value)}")
+        if "kind" not in value:
+            raise ValueError("the 'kind' that tells the source type apart is missing")
+        kind = _strict_str(value["kind"], None)
+        hook = hooks.get(kind)
+        if hook is None:
+            return UnknownCheckpointSource(kind=kind, data=value)
+        return hook(value, _SOURCE_KINDS[kind])  # type: ignore[no-any-return]
+
+    return structure_source
+
+
+def _register_exact(converter: cattrs.Converter, type_: Any, hook: Any) -> None:
+    """Register a hook for exactly this type (a union, ``Any``), ahead of the generic factories.
+
+    ``register_structure_hook`` files unions where only cattrs' own union handling looks, and
+    the factories above come first; these hand-written hooks are the fast paths, so they win.
+    (It also refuses ``Any`` before Python 3.11, where ``Any`` is not a class.)
+    """
+    converter.register_structure_hook_func(lambda candidate: candidate == type_, hook)
+
+
 def _make_converter(*, detailed: bool) -> cattrs.Converter:
     converter = cattrs.Converter(detailed_validation=detailed, forbid_extra_keys=False)
+    # Generic shapes (optionals, arrays, maps, open enums) as factories; the exact unions
+    # registered after them take precedence, and plain classes never match these predicates.
+    converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
+    converter.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
+    _register_exact(converter, Any, _any_hook)
     converter.register_structure_hook(str, _strict_str)
-    converter.register_structure_hook(str | None, _optional_str)
-    converter.register_structure_hook(int | None, _optional_int)
+    converter.register_structure_hook(int, _strict_int)
+    converter.register_structure_hook(float, _strict_float)
+    converter.register_structure_hook(bool, _strict_bool)
+    _register_exact(converter, str | None, _optional_str)
+    _register_exact(converter, int | None, _optional_int)
     converter.register_structure_hook(datetime, _datetime_hook)
-    converter.register_structure_hook(DeploymentStatus | str, _status_name_hook)
+    _register_exact(converter, DeploymentStatus | str, _status_name_hook)
     # Generate the class hooks once, here, so structuring never falls back to introspection;
     # nested classes first, since a class's generated code binds the hooks of its fields.
     status_hook = _objects_only(converter.gen_structure_attrs_fromdict(SamplerStatus))
     if not detailed:
         status_hook = _shared_known_statuses(status_hook)
     converter.register_structure_hook(SamplerStatus, status_hook)
-    for cls in (User, InstanceType, Sampler):
-        hook = _objects_only(converter.gen_structure_attrs_fromdict(cls))
+    for cls in _MODELS:
+        hook: Callable[[Any, Any], Any] = _objects_only(converter.gen_structure_attrs_fromdict(cls))
         converter.register_structure_hook(cls, hook)
-        converter.register_structure_hook(cls | None, _or_none(hook))
+        _register_exact(converter, cls | None, _or_none(hook))
+    converter.register_structure_hook(CheckpointSource, _checkpoint_source_hook(converter))
     return converter
 
 
@@ -172,18 +402,22 @@ def _objects_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]
     return structure_object
 
 
-_structure_fast = _make_converter(detailed=False).get_structure_hook(Sampler)
-_structure_detailed = _make_converter(detailed=True).get_structure_hook(Sampler)
+_FAST = _make_converter(detailed=False)
+_DETAILED = _make_converter(detailed=True)
+_structure_fast = _FAST.get_structure_hook(Sampler)
+_structure_detailed = _DETAILED.get_structure_hook(Sampler)
 
 
-def _describe(exc: BaseException) -> tuple[str, ...]:
-    """Turn a cattrs error tree into ``path: description`` lines."""
-    if not isinstance(exc, ClassValidationError | IterableValidationError):  # pragma: no cover
-        return (f"{exc}",)  # detailed validation always raises a ClassValidationError
+def _describe(exc: BaseException, path: str) -> tuple[str, ...]:
+    """Turn a cattrs error tree into ``path.to.field: description`` lines under ``path``."""
+    if not isinstance(exc, ClassValidationError | IterableValidationError):
+        # A hook refused the value outright.
+        return (f"{path or '(body)'}: {_format_leaf(exc, None)}",)
     lines = []
     for line in cattrs.transform_error(exc, path="", format_exception=_format_leaf):
-        description, _, path = line.rpartition(" @ ")
-        lines.append(f"{path.lstrip('.') or '(body)'}: {description}")
+        description, _, where = line.rpartition(" @ ")
+        where = where if where.startswith("[") else "." + where.lstrip(".")
+        lines.append(f"{(path + where.rstrip('.')).lstrip('.') or '(body)'}: {description}")
     return tuple(lines)
 
 
@@ -197,11 +431,41 @@ def _format_leaf(exc: BaseException, _type: type | None) -> str:
     return f"invalid value ({type(exc).__name__})"
 
 
-def _fail(errors: tuple[str, ...], secret: tuple[str, ...] = ()) -> ResponseValidationError:
+def _fail(
+    errors: tuple[str, ...], *, what: str = "sampler", secret: tuple[str, ...] = ()
+) -> ResponseValidationError:
     # Field values are quoted in the lines; a server echoing the key into one must not leak it.
     errors = tuple(redact(line, secret) for line in errors)
     summary = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
-    return ResponseValidationError(f"invalid sampler response: {summary}", errors=errors)
+    return ResponseValidationError(f"invalid {what} response: {summary}", errors=errors)
+
+
+def structure(
+    data: Any, type_: Any, *, path: str, what: str = "", secret: tuple[str, ...] = ()
+) -> Any:
+    """Structure decoded JSON into ``type_`` (a model, ``tuple[Model, ...]``, a union ...).
+
+    Raises :class:`ResponseValidationError` naming each failing field under ``path``
+    (``runs[0].created_at: ...``), with a message that starts ``invalid {what} response``
+    (``what`` defaults to ``path``, then to the type's name) and each of ``secret`` blanked
+    out of the values it quotes.
+    """
+    try:
+        return _FAST.structure(data, type_)
+    except Exception:
+        pass  # structure it again, slowly, to say exactly what is wrong
+    # Raised outside the except block: the cattrs error quotes the body's values, and would
+    # otherwise stay reachable as the new error's __context__.
+    problems: tuple[str, ...] = ()
+    try:
+        _DETAILED.structure(data, type_)
+    except Exception as exc:
+        problems = _describe(exc, path)
+    if problems:
+        del data  # out of this frame's locals, which capture_locals would print
+        what = what or path or getattr(type_, "__name__", "")
+        raise _fail(problems, what=what, secret=secret)
+    raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 
 def structure_sampler(data: Any, *, path: str = "sampler", secret: tuple[str, ...] = ()) -> Sampler:
@@ -218,17 +482,40 @@ def structure_sampler(data: Any, *, path: str = "sampler", secret: tuple[str, ..
         return _structure_fast(data, Sampler)  # type: ignore[no-any-return]
     except Exception:
         pass  # structure it again, slowly, to say exactly what is wrong
-    # Raised outside the except block: the cattrs error quotes the body's values, and would
-    # otherwise stay reachable as the new error's __context__.
     problems: tuple[str, ...] = ()
     try:
         _structure_detailed(data, Sampler)
     except Exception as exc:
-        problems = tuple(f"{path}.{line}" for line in _describe(exc))
+        problems = _describe(exc, path)
     if problems:
         del data  # out of this frame's locals, which capture_locals would print
-        raise _fail(problems, secret)
+        raise _fail(problems, secret=secret)
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
+
+
+def _decode_object(body: bytes, *, what: str) -> dict[str, Any] | ResponseValidationError:
+    """The body's JSON object, or the error saying why it is not one (returned, not raised).
+
+    Errors are built outside any except block, so that a decoding error (which holds the
+    whole body) is not reachable as their ``__context__``.
+    """
+    problem = None
+    try:
+        text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
+    except UnicodeDecodeError as exc:
+        problem = f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})"
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            problem = f"(body): not valid JSON ({exc})"
+        except RecursionError:  # arrays or objects nested thousands of levels deep
+            problem = "(body): JSON nested too deeply to decode"
+    if problem is not None:
+        return _fail((problem,), what=what)
+    if type(data) is not dict:
+        return _fail((f"(body): expected a JSON object, got {_type_name(data)}",), what=what)
+    return data
 
 
 def parse_sampler_response(body: bytes, *, secret: tuple[str, ...] = ()) -> Sampler:
@@ -248,30 +535,47 @@ def parse_sampler_response(body: bytes, *, secret: tuple[str, ...] = ()) -> Samp
 
 
 def _parse_sampler_body(body: bytes, secret: tuple[str, ...]) -> Sampler | ResponseValidationError:
-    """The sampler, or the error saying why the body is not one (returned, not raised).
-
-    Errors are built outside any except block, so that a decoding error (which holds the
-    whole body) is not reachable as their ``__context__``.
-    """
-    problem = None
-    try:
-        text = body.decode()  # JSON on the wire is UTF-8 (RFC 8259)
-    except UnicodeDecodeError as exc:
-        problem = f"(body): not valid UTF-8 ({exc.reason} at byte {exc.start})"
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:  # JSONDecodeError is a ValueError
-            problem = f"(body): not valid JSON ({exc})"
-        except RecursionError:  # arrays or objects nested thousands of levels deep
-            problem = "(body): JSON nested too deeply to decode"
-    if problem is not None:
-        return _fail((problem,))
-    if type(data) is not dict:
-        return _fail((f"(body): expected a JSON object, got {_type_name(data)}",))
+    """What :func:`parse_sampler_response` returns, or the error it raises (returned)."""
+    data = _decode_object(body, what="sampler")
+    if isinstance(data, ResponseValidationError):
+        return data
     if "sampler" not in data:
         return _fail(("sampler: required field missing",))
     try:
         return structure_sampler(data["sampler"], secret=secret)
+    except ResponseValidationError as exc:
+        return exc.with_traceback(None)
+
+
+def parse_response(
+    body: bytes, key: str, type_: Any, *, what: str = "", secret: tuple[str, ...] = ()
+) -> Any:
+    """Parse a 2xx body: a JSON object whose ``key`` holds a ``type_``.
+
+    With ``key=""`` the whole object is the ``type_``. With ``type_=None`` (an empty answer
+    such as checkpoint validation's) only its being a JSON object is checked and ``None``
+    comes back. Raises :class:`ResponseValidationError` naming the failing field path
+    (``runs[0].created_at: ...``); its message starts ``invalid {what} response`` (``what``
+    defaults to ``key``), with each of ``secret`` blanked out of the values it quotes.
+    """
+    what = what or key or getattr(type_, "__name__", "")
+    result = _parse_body(body, key, type_, what, secret)
+    del body  # see parse_sampler_response
+    if isinstance(result, ResponseValidationError):
+        raise result
+    return result
+
+
+def _parse_body(
+    body: bytes, key: str, type_: Any, what: str, secret: tuple[str, ...]
+) -> Any | ResponseValidationError:
+    """What :func:`parse_response` returns, or the error it raises (returned, not raised)."""
+    data = _decode_object(body, what=what)
+    if isinstance(data, ResponseValidationError) or type_ is None:
+        return data if isinstance(data, ResponseValidationError) else None
+    if key and key not in data:
+        return _fail((f"{key}: required field missing",), what=what)
+    try:
+        return structure(data[key] if key else data, type_, path=key, what=what, secret=secret)
     except ResponseValidationError as exc:
         return exc.with_traceback(None)

@@ -4,8 +4,10 @@
 
     LoopsError
     ├── ConfigurationError (also ValueError)   bad api key / base URL / options
-    ├── InvalidSamplerIdError (also ValueError) an id that cannot name one sampler
-    │   └── SamplerIdTypeError (also TypeError)  an id that is not a str
+    ├── InvalidIdError (also ValueError)       a path id (run, session ...) naming no one object
+    │   ├── IdTypeError (also TypeError)         ... because it is not a str
+    │   └── InvalidSamplerIdError                a sampler id that cannot name one sampler
+    │       └── SamplerIdTypeError (also TypeError)
     ├── APIConnectionError                     the request did not get an HTTP answer
     │   └── APITimeoutError (also TimeoutError)
     ├── APIStatusError                         the server answered with a non-2xx status
@@ -17,10 +19,12 @@
     │   ├── UnprocessableEntityError   422
     │   ├── RateLimitError             429
     │   └── InternalServerError        5xx
-    ├── ResponseValidationError                a 2xx body that is not a valid sampler
+    ├── ResponseValidationError                a 2xx body that does not match its schema
     │   └── ResponseTooLargeError              ... or is larger than the client reads
-    ├── SamplerFailedError                     wait_until_active saw a failed status
-    ├── WaitTimeoutError (also TimeoutError)   wait_until_active ran out of time
+    ├── WaitFailedError                        a wait_until_... saw a failed status
+    │   ├── SamplerFailedError                 ... of a sampler
+    │   └── DeploymentFailedError              ... of a Loops deployment
+    ├── WaitTimeoutError (also TimeoutError)   a wait_until_... ran out of time
     └── ClientClosedError                      the client was closed (before or during the call)
 
 The API key is never reachable from an exception of this tree: not in its message, attributes
@@ -33,7 +37,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._models import Sampler
+    from ._models import Deployment, Sampler
 
 __all__ = [
     "APIConnectionError",
@@ -44,7 +48,10 @@ __all__ = [
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "DeploymentFailedError",
+    "IdTypeError",
     "InternalServerError",
+    "InvalidIdError",
     "InvalidSamplerIdError",
     "LoopsError",
     "NotFoundError",
@@ -55,6 +62,7 @@ __all__ = [
     "SamplerFailedError",
     "SamplerIdTypeError",
     "UnprocessableEntityError",
+    "WaitFailedError",
     "WaitTimeoutError",
 ]
 
@@ -70,14 +78,26 @@ class ConfigurationError(LoopsError, ValueError):
     """
 
 
-class InvalidSamplerIdError(LoopsError, ValueError):
+class InvalidIdError(LoopsError, ValueError):
+    r"""An id for a path (``run_id``, ``session_id`` ...) that cannot name exactly one object.
+
+    Empty or blank, ``.`` or ``..``, containing ``/``, ``\`` or control characters, or over
+    256 characters. Raised before any I/O; the message names the parameter.
+    """
+
+
+class IdTypeError(InvalidIdError, TypeError):
+    """An id for a path that is not a ``str`` (``None``, ``bytes``, an ``int`` ...)."""
+
+
+class InvalidSamplerIdError(InvalidIdError):
     """A sampler id that cannot name exactly one sampler (empty, ``..``, contains ``/``, ...).
 
     Raised before any I/O. In bulk calls it fails only its own slot.
     """
 
 
-class SamplerIdTypeError(InvalidSamplerIdError, TypeError):
+class SamplerIdTypeError(InvalidSamplerIdError, IdTypeError):
     """A sampler id that is not a ``str`` (``None``, ``bytes``, an ``int`` ...)."""
 
 
@@ -174,7 +194,22 @@ class ResponseTooLargeError(ResponseValidationError):
     """The body is larger than the client is willing to read (``max_response_bytes``)."""
 
 
-class SamplerFailedError(LoopsError):
+class WaitFailedError(LoopsError):
+    """A ``wait_until_...`` saw a status from which the object will not reach the one awaited.
+
+    Raised at once, without waiting out the timeout.
+
+    Attributes:
+        last_seen: The object as last fetched, with the failed status.
+
+    """
+
+    def __init__(self, message: str, *, last_seen: object) -> None:
+        super().__init__(message)
+        self.last_seen = last_seen
+
+
+class SamplerFailedError(WaitFailedError):
     """``wait_until_active`` saw a status from which the sampler will not become ACTIVE.
 
     Attributes:
@@ -183,23 +218,47 @@ class SamplerFailedError(LoopsError):
     """
 
     def __init__(self, message: str, *, sampler: Sampler) -> None:
-        super().__init__(message)
+        super().__init__(message, last_seen=sampler)
         self.sampler = sampler
 
 
+class DeploymentFailedError(WaitFailedError):
+    """``deployments.wait_until_running`` saw ``FAILED``, ``STOPPED`` or ``PREEMPTED``.
+
+    ``last_seen`` (also ``deployment``) is the deployment as last fetched.
+    """
+
+    @property
+    def deployment(self) -> Deployment:
+        """The deployment as last fetched, with the failed status."""
+        return self.last_seen  # type: ignore[return-value]  # always given a Deployment
+
+
 class WaitTimeoutError(LoopsError, TimeoutError):
-    """``wait_until_active`` ran out of time before the sampler became ACTIVE.
+    """A ``wait_until_...`` ran out of time before the object reached the awaited status.
 
     Attributes:
-        sampler_id: The id waited for.
-        last_sampler: The sampler as last fetched, or ``None`` if no fetch completed.
+        resource_id: The id waited for.
+        last_seen: The object as last fetched, or ``None`` if no fetch completed.
+        sampler_id: For a sampler wait, the sampler id (else ``None``).
+        last_sampler: For a sampler wait, the sampler as last fetched (else ``None``).
 
     """
 
-    def __init__(self, message: str, *, sampler_id: str, last_sampler: Sampler | None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        sampler_id: str | None = None,
+        last_sampler: Sampler | None = None,
+        resource_id: str | None = None,
+        last_seen: object = None,
+    ) -> None:
         super().__init__(message)
         self.sampler_id = sampler_id
         self.last_sampler = last_sampler
+        self.resource_id = resource_id if resource_id is not None else sampler_id
+        self.last_seen = last_seen if last_seen is not None else last_sampler
 
 
 class ClientClosedError(LoopsError):

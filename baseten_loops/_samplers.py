@@ -11,27 +11,25 @@ from typing import Any, Literal, overload
 
 from ._convert import parse_sampler_response
 from ._exceptions import (
-    APIConnectionError,
     AuthenticationError,
     LoopsError,
     ResponseValidationError,
     SamplerFailedError,
     WaitTimeoutError,
 )
-from ._models import Sampler
+from ._models import AvailabilityModel, DeactivatedSampler, Sampler
+from ._resources._base import Resource, call_arguments
+from ._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_LIST
 from ._sansio import sampler_path
-from ._session import HTTPSession
+from ._waiting import check_wait_arguments, poll_until
 
 __all__ = ["SamplersResource"]
 
 SamplerIds = Iterable[str] | AsyncIterable[str]
 
 
-class SamplersResource:
-    """``client.samplers``: look up Loops samplers one at a time, in bulk, or until ready."""
-
-    def __init__(self, http: HTTPSession) -> None:
-        self._http = http
+class SamplersResource(Resource):
+    """``client.samplers``: create, list, deactivate, look up (one, many) and await samplers."""
 
     async def get(self, sampler_id: str, *, timeout: float | None = None) -> Sampler:
         """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
@@ -55,8 +53,11 @@ class SamplersResource:
         deadline = None
         if timeout is not None:
             deadline = asyncio.get_running_loop().time() + timeout
-        body = await self._http.request("GET", path, deadline=deadline)
-        sampler = parse_sampler_response(body)
+        # Parsed without a local for the body: a traceback printed with its frames' locals
+        # must not show a body that echoes the key.
+        sampler = parse_sampler_response(
+            await self._http.request("GET", path, deadline=deadline), secret=self._http.secrets
+        )
         if sampler.id != sampler_id:
             # Never hand back another sampler than the one asked for (a confused cache or
             # proxy): in bulk lookups that would silently mix results up between ids.
@@ -240,44 +241,87 @@ class SamplersResource:
             LoopsError: A lookup failed for another reason (after its own retries).
 
         """
-        if not (timeout > 0 and poll_interval > 0):
-            raise ValueError("timeout and poll_interval must be > 0")
+        check_wait_arguments(timeout, poll_interval)
         sampler_path(sampler_id)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last: Sampler | None = None
-        while True:
-            try:
-                sampler = await self.get(sampler_id, timeout=deadline - loop.time())
-            except APIConnectionError as exc:
-                if loop.time() < deadline:
-                    raise
-                raise _wait_timeout(sampler_id, timeout, last) from exc
-            if on_status is not None and (last is None or last.status != sampler.status):
-                on_status(sampler)
-            last = sampler
-            status = sampler.status
-            if status.is_ready:
-                return sampler
-            if status.is_failed:
-                raise SamplerFailedError(
-                    f"sampler {sampler_id!r} is {status.name}; it will not become ACTIVE",
-                    sampler=sampler,
-                )
-            remaining = deadline - loop.time()
-            if remaining <= poll_interval:
-                if remaining > 0:
-                    await asyncio.sleep(remaining)
-                raise _wait_timeout(sampler_id, timeout, last)
-            await asyncio.sleep(poll_interval)
+        return await poll_until(
+            lambda deadline: self.get(sampler_id, timeout=deadline - loop.time()),
+            what="sampler",
+            object_id=sampler_id,
+            goal="ACTIVE",
+            reached=lambda sampler: sampler.status.is_ready,
+            failure=_sampler_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_status=on_status,
+            timeout_error=lambda message, last: WaitTimeoutError(
+                message, sampler_id=sampler_id, last_sampler=last
+            ),
+        )
+
+    async def list(self, *, scope: str | None = None, team_id: str | None = None) -> list[Sampler]:
+        """List the samplers visible to you, paired and standalone (``GET /v1/loops/samplers``).
+
+        Args:
+            scope: ``"org"`` to include other users' samplers; by default your own.
+            team_id: List a team's samplers (``/v1/teams/{team_id}/loops/samplers``).
+
+        """
+        return [*await self._call(SAMPLERS_LIST, team_id=team_id, scope=scope)]
+
+    async def create(
+        self,
+        *,
+        session_id: str,
+        base_model: str | None = None,
+        run_id: str | None = None,
+        availability_model: AvailabilityModel | str | None = None,
+        max_seq_length: int | None = None,
+        model_path: str | None = None,
+        reuse_from_session_id: str | None = None,
+        num_replicas: int | None = None,
+        team_id: str | None = None,
+    ) -> Sampler:
+        """Create a sampler (``POST /v1/loops/samplers``); follow with :meth:`wait_until_active`.
+
+        Standalone with ``base_model``, or paired with a run (``run_id``), whose trainer it
+        then syncs weights from. Sent once: after a failure that leaves open whether the
+        server created it (a timeout, a dropped connection, a 5xx) the error is raised rather
+        than the request sent again; :meth:`list` shows whether it exists. Keywords left
+        ``None`` are not sent, so the server's defaults apply.
+
+        Args:
+            session_id: The session it belongs to (``sessions.create``).
+            base_model: The base model of a standalone sampler.
+            run_id: The run to pair it with (its base model is the run's).
+            availability_model: ``"dedicated"`` (default for standalone samplers) or
+                ``"spot"``; a paired sampler's must match its run's.
+            max_seq_length: The longest prompt it must handle, in tokens.
+            model_path: A ``bt://loops:<run_id>/sampler_weights/<name>`` checkpoint to serve.
+            reuse_from_session_id: Deprecated: a prior session to reuse a sampler from.
+            num_replicas: Replicas (minimum and maximum).
+            team_id: Create it in this team (``/v1/teams/{team_id}/loops/samplers``).
+
+        """
+        return await self._call(SAMPLERS_CREATE, team_id=team_id, **call_arguments(locals()))
+
+    async def deactivate(self, sampler_id: str) -> DeactivatedSampler:
+        """Shut a standalone sampler down (``POST /v1/loops/samplers/{sampler_id}/deactivate``).
+
+        Raises:
+            ConflictError: The sampler is paired with a run (409, even when inactive):
+                deactivate the run instead (``runs.deactivate``).
+
+        """
+        return await self._call(SAMPLERS_DEACTIVATE, sampler_id=sampler_id)
 
 
-def _wait_timeout(sampler_id: str, timeout: float, last: Sampler | None) -> WaitTimeoutError:
-    seen = f"last status {last.status.name}" if last is not None else "no status seen"
-    return WaitTimeoutError(
-        f"sampler {sampler_id!r} did not become ACTIVE within {timeout:g}s ({seen})",
-        sampler_id=sampler_id,
-        last_sampler=last,
+def _sampler_failure(sampler: Sampler) -> SamplerFailedError | None:
+    if not sampler.status.is_failed:
+        return None
+    return SamplerFailedError(
+        f"sampler {sampler.id!r} is {sampler.status.name}; it will not become ACTIVE",
+        sampler=sampler,
     )
 
 

@@ -1,8 +1,9 @@
 """Pure request building and response reading: no sockets, no event loop.
 
-Where a request is built (:func:`sampler_path`, :func:`check_base_url`, :func:`build_headers`,
-:func:`resolve_proxy`), where an HTTP answer becomes an exception (:func:`error_for_response`),
-and how secrets are kept out of text taken from the server (:func:`redact`).
+Where a request is built (:func:`sampler_path`, :func:`path_segment`, :func:`check_base_url`,
+:func:`build_headers`, :func:`resolve_proxy`; a route's whole request in ``_routes.py``), where an
+HTTP answer becomes an exception (:func:`error_for_response`), and how secrets are kept out of
+text taken from the server (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from ._exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    IdTypeError,
     InternalServerError,
+    InvalidIdError,
     InvalidSamplerIdError,
     NotFoundError,
     PermissionDeniedError,
@@ -68,33 +71,57 @@ def sampler_path(sampler_id: object) -> str:
     character (CR/LF included), or is longer than 256 characters. Any other character
     (``?``, ``#``, ``%``, spaces, unicode) is percent-encoded, so it can never change the path.
     """
-    if type(sampler_id) is not str:
-        if isinstance(sampler_id, str):  # a str subclass: use its plain value
-            sampler_id = str.__str__(sampler_id)
+    return SAMPLERS_PATH + path_segment(sampler_id, "sampler_id")
+
+
+def path_segment(value: object, parameter: str) -> str:
+    r"""Validate an id and encode it as exactly one path segment.
+
+    The rules of :func:`sampler_path` hold for every id in a path. A ``sampler_id`` fails with
+    :class:`SamplerIdTypeError` / :class:`InvalidSamplerIdError`; any other id with
+    :class:`IdTypeError` / :class:`InvalidIdError`, whose message names ``parameter``.
+    """
+    if type(value) is not str:
+        if isinstance(value, str):  # a str subclass: use its plain value
+            value = str.__str__(value)
         else:
-            raise SamplerIdTypeError(f"sampler id must be a str, got {type(sampler_id).__name__}")
-    assert isinstance(sampler_id, str)
-    if sampler_id.isalnum() and sampler_id.isascii() and len(sampler_id) <= MAX_SAMPLER_ID_LENGTH:
-        return SAMPLERS_PATH + sampler_id  # the common case: nothing to check or encode
-    return SAMPLERS_PATH + quote(_check_sampler_id(sampler_id), safe="")
+            type_error, _, label = _ID_ERRORS.get(parameter, _ANY_ID_ERRORS)
+            raise type_error(f"{label or parameter} must be a str, got {type(value).__name__}")
+    assert isinstance(value, str)
+    if value.isalnum() and value.isascii() and len(value) <= MAX_SAMPLER_ID_LENGTH:
+        return value  # the common case: nothing to check or encode
+    return quote(_check_id(value, parameter), safe="")
 
 
-def _check_sampler_id(sampler_id: str) -> str:
-    shown = repr(sampler_id) if len(sampler_id) <= 60 else repr(sampler_id[:60]) + "..."
-    if not sampler_id.strip():
-        raise InvalidSamplerIdError(f"sampler id must not be empty or blank, got {shown}")
-    if len(sampler_id) > MAX_SAMPLER_ID_LENGTH:
-        raise InvalidSamplerIdError(
-            f"sampler id is {len(sampler_id)} characters long; at most "
+# Sampler ids keep the errors (and wording) they had before other ids were validated too.
+_ANY_ID_ERRORS: tuple[type[IdTypeError], type[InvalidIdError], str] = (
+    IdTypeError,
+    InvalidIdError,
+    "",
+)
+_ID_ERRORS: dict[str, tuple[type[IdTypeError], type[InvalidIdError], str]] = {
+    "sampler_id": (SamplerIdTypeError, InvalidSamplerIdError, "sampler id"),
+}
+
+
+def _check_id(value: str, parameter: str) -> str:
+    _, invalid, label = _ID_ERRORS.get(parameter, _ANY_ID_ERRORS)
+    label = label or parameter
+    shown = repr(value) if len(value) <= 60 else repr(value[:60]) + "..."
+    if not value.strip():
+        raise invalid(f"{label} must not be empty or blank, got {shown}")
+    if len(value) > MAX_SAMPLER_ID_LENGTH:
+        raise invalid(
+            f"{label} is {len(value)} characters long; at most "
             f"{MAX_SAMPLER_ID_LENGTH} are accepted: {shown}"
         )
-    if sampler_id in (".", ".."):
-        raise InvalidSamplerIdError(f"sampler id {shown} would name another path")
-    if "/" in sampler_id or "\\" in sampler_id:
-        raise InvalidSamplerIdError(f"sampler id {shown} must not contain '/' or '\\'")
-    if not sampler_id.isprintable():
-        raise InvalidSamplerIdError(f"sampler id {shown} contains control characters")
-    return sampler_id
+    if value in (".", ".."):
+        raise invalid(f"{label} {shown} would name another path")
+    if "/" in value or "\\" in value:
+        raise invalid(f"{label} {shown} must not contain '/' or '\\'")
+    if not value.isprintable():
+        raise invalid(f"{label} {shown} contains control characters")
+    return value
 
 
 def check_base_url(base_url: str) -> str:

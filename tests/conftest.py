@@ -13,6 +13,8 @@ from aiohttp import ClientResponse
 from baseten_loops import LoopsClient, RetryPolicy
 from baseten_loops.testing import FakeLoopsServer
 
+from .recording import RecordingServer, recording_server
+
 
 # aioresponses 0.7.9 builds ClientResponse objects without the `stream_writer` argument that
 # aiohttp 3.14 made required ("ClientResponse.__init__() missing 'stream_writer'"). Give it a
@@ -43,4 +45,20 @@ async def server() -> AsyncIterator[FakeLoopsServer]:
 @pytest.fixture
 async def client(server: FakeLoopsServer) -> AsyncIterator[LoopsClient]:
     async with LoopsClient(server.api_key, base_url=server.base_url, retry=FAST_RETRY) as c:
+        yield c
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[RecordingServer]:
+    """A server that records every request as received (tests/recording.py)."""
+    async with recording_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def rclient(recorder: RecordingServer) -> AsyncIterator[LoopsClient]:
+    """A client of the recording server; each attempt may take 0.25 s."""
+    async with LoopsClient(
+        "test-key", base_url=recorder.base_url, retry=FAST_RETRY, timeout=0.25
+    ) as c:
         yield c

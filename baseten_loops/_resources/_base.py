@@ -1,0 +1,91 @@
+"""The shared machinery every resource method calls: build, send, structure, page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, TypeVar, cast
+
+from .._convert import parse_response
+from .._exceptions import ResponseValidationError
+from .._routes import Route, build_request
+from .._session import HTTPSession
+
+__all__ = ["Resource", "call_arguments"]
+
+T = TypeVar("T")
+
+
+def call_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A method's arguments (its ``locals()``) for the route, without ``self`` and ``team_id``.
+
+    Lets a method with many keyword parameters hand them all to its route without repeating
+    each name; the route table decides which are sent and how.
+    """
+    return {name: value for name, value in values.items() if name not in ("self", "team_id")}
+
+
+class Resource:
+    """Base of the resource groups: holds the session, and the one way to call a route."""
+
+    def __init__(self, http: HTTPSession) -> None:
+        self._http = http
+
+    async def _call(
+        self,
+        route: Route[T],
+        *,
+        team_id: str | None = None,
+        deadline: float | None = None,
+        **arguments: Any,
+    ) -> T:
+        """Call ``route`` with ``arguments``: validate and build, send, structure the answer.
+
+        Path ids are validated before any I/O; ``None`` query parameters and body fields are
+        not sent; ``team_id`` moves the call under ``/v1/teams/{team_id}/loops``.
+        """
+        request = build_request(route, arguments, team_id=team_id)
+        # Parsed without a local for the body (see SamplersResource.get).
+        answer = parse_response(
+            await self._http.request(
+                request.method,
+                request.path,
+                params=request.params,
+                json=request.json,
+                idempotent=request.idempotent,
+                deadline=deadline,
+            ),
+            route.response_key,
+            route.response_type,
+            what=route.name,
+            secret=self._http.secrets,
+        )
+        return cast(T, answer)
+
+    async def _iter_items(
+        self, route: Route[Any], *, page_size: int | None, **arguments: Any
+    ) -> AsyncIterator[Any]:
+        """Every item of every page of ``route``, fetched lazily, one page at a time.
+
+        Follows ``next_page_token`` until it is null. A token that comes back a second time
+        would make the listing go round forever, so it stops it with a
+        :class:`ResponseValidationError` instead.
+        """
+        paging = route.paging
+        assert paging is not None, f"{route.name} does not page"
+        # The first page is asked for without a token: an offset token of 0 means the same.
+        seen: set[object] = {0} if paging.token == "offset" else set()
+        token: object = None
+        while True:
+            page = await self._call(route, page_size=page_size, page_token=token, **arguments)
+            for item in getattr(page, paging.items):
+                yield item
+            token = page.next_page_token
+            if token is None:
+                return
+            if token in seen:
+                raise ResponseValidationError(
+                    f"invalid {route.name} response: next_page_token {token!r} was already "
+                    "followed; stopping instead of listing the same pages forever",
+                    errors=(f"next_page_token: {token!r} repeats an earlier token",),
+                )
+            seen.add(token)

@@ -1,0 +1,34 @@
+"""``client.capabilities``: which models Loops supports, and which this workspace can run."""
+
+from __future__ import annotations
+
+from .._models import SupportedModel, UseCase
+from .._routes import CAPABILITIES_LIST
+from ._base import Resource, call_arguments
+
+__all__ = ["CapabilitiesResource"]
+
+
+class CapabilitiesResource(Resource):
+    """``client.capabilities``: the models the Loops server supports."""
+
+    async def list(
+        self,
+        *,
+        model: str | None = None,
+        use_case: UseCase | str | None = None,
+        max_seq_len: int | None = None,
+    ) -> list[SupportedModel]:
+        """List the supported models (``GET /v1/loops/capabilities``).
+
+        Each has ``enabled`` (whether this workspace can start a run with it now) and, when it
+        cannot, ``enablement_details``; filter on ``enabled`` for the usable set.
+
+        Args:
+            model: Ask about one HuggingFace repo id; an empty list means it is not supported.
+            use_case: ``"rl"`` (server default: trainer and sampler) or ``"sft"``.
+            max_seq_len: The sequence length you mean to train at; models that cannot serve
+                it come back not enabled.
+
+        """
+        return [*await self._call(CAPABILITIES_LIST, **call_arguments(locals()))]

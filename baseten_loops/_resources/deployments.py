@@ -1,0 +1,171 @@
+"""``client.deployments``: the infrastructure behind runs, its logs, metrics and archives."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncIterator, Callable
+
+from .._exceptions import DeploymentFailedError
+from .._models import (
+    CheckpointFile,
+    DeactivatedDeployment,
+    Deployment,
+    DeploymentMetrics,
+    Log,
+    LogLevel,
+    SortOrder,
+)
+from .._routes import (
+    DEPLOYMENTS_DEACTIVATE,
+    DEPLOYMENTS_DEBUG_ARCHIVE_FILES,
+    DEPLOYMENTS_GET,
+    DEPLOYMENTS_LIST,
+    DEPLOYMENTS_LOGS,
+    DEPLOYMENTS_METRICS,
+)
+from .._sansio import path_segment
+from .._waiting import check_wait_arguments, poll_until
+from ._base import Resource, call_arguments
+
+__all__ = ["DeploymentsResource"]
+
+
+class DeploymentsResource(Resource):
+    """``client.deployments``: Loops deployments (a run's trainer and sampler infrastructure)."""
+
+    async def list(self, *, scope: str | None = None) -> list[Deployment]:
+        """List deployments (``GET /v1/loops/deployments``).
+
+        Args:
+            scope: ``"org"`` for every deployment of your organization; by default your own.
+
+        """
+        return [*await self._call(DEPLOYMENTS_LIST, scope=scope)]
+
+    async def get(self, deployment_id: str) -> Deployment:
+        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
+
+        Raises:
+            InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
+            NotFoundError: No such deployment.
+
+        """
+        return await self._call(DEPLOYMENTS_GET, deployment_id=deployment_id)
+
+    async def deactivate(self, deployment_id: str) -> DeactivatedDeployment:
+        """Shut a deployment down (``POST .../deployments/{deployment_id}/deactivate``).
+
+        The spec does not say that deactivating twice is harmless, so this is sent once:
+        after an ambiguous failure the error is raised; :meth:`get` tells you where it stands.
+        """
+        return await self._call(DEPLOYMENTS_DEACTIVATE, deployment_id=deployment_id)
+
+    def iter_debug_archive_files(
+        self, deployment_id: str, *, page_size: int | None = None
+    ) -> AsyncIterator[CheckpointFile]:
+        """Every file of a deployment's debug archive, with presigned URLs, page after page.
+
+        ``GET .../deployments/{deployment_id}/debug_archive/files``, fetched lazily, one page
+        in memory at a time.
+
+        Args:
+            deployment_id: The deployment.
+            page_size: Files per page, 1 to 1000 (server default 1000).
+
+        Raises:
+            ResponseValidationError: The server handed back a page token already followed.
+
+        """
+        return self._iter_items(
+            DEPLOYMENTS_DEBUG_ARCHIVE_FILES, page_size=page_size, deployment_id=deployment_id
+        )
+
+    async def metrics(
+        self,
+        deployment_id: str,
+        *,
+        start_epoch_millis: int | None = None,
+        end_epoch_millis: int | None = None,
+        step_seconds: int | None = None,
+        time_divisor_seconds: int | None = None,
+    ) -> DeploymentMetrics:
+        """The trainer's utilization and traffic over a window (``POST .../metrics``).
+
+        A read sent as POST, so it is retried like a GET. Keywords left ``None`` are not
+        sent (the server picks the window and step).
+        """
+        return await self._call(DEPLOYMENTS_METRICS, **call_arguments(locals()))
+
+    async def logs(
+        self,
+        deployment_id: str,
+        *,
+        start_epoch_millis: int | None = None,
+        end_epoch_millis: int | None = None,
+        direction: SortOrder | str | None = None,
+        limit: int | None = None,
+        min_level: LogLevel | str | None = None,
+    ) -> builtins.list[Log]:
+        """The trainer's log lines in a time window (``GET .../deployments/{id}/logs``).
+
+        Args:
+            deployment_id: The deployment.
+            start_epoch_millis: Window start (server default: 30 minutes before the end);
+                the window may span at most 7 days.
+            end_epoch_millis: Window end (server default: now).
+            direction: ``"asc"`` or ``"desc"``.
+            limit: At most this many lines, 1 to 1000 (server default 500).
+            min_level: Only lines at or above this level (drops lines without a level).
+
+        """
+        return [*await self._call(DEPLOYMENTS_LOGS, **call_arguments(locals()))]
+
+    async def wait_until_running(
+        self,
+        deployment_id: str,
+        *,
+        timeout: float = 900.0,
+        poll_interval: float = 5.0,
+        on_status: Callable[[Deployment], object] | None = None,
+    ) -> Deployment:
+        """Poll a deployment until it is ``RUNNING`` and return it.
+
+        ``CREATED`` and ``DEPLOYING`` are waited out, and so is ``SCALED_TO_ZERO`` (it wakes
+        up on demand, so it may run again without outside action).
+
+        Args:
+            deployment_id: The deployment to wait for.
+            timeout: Seconds to wait in all (default 900). Every lookup is bounded by it too.
+            poll_interval: Seconds between lookups (default 5).
+            on_status: Called with the deployment each time its status changes (and first).
+
+        Raises:
+            DeploymentFailedError: ``FAILED``, ``STOPPED`` or ``PREEMPTED``; raised at once.
+            WaitTimeoutError: Time ran out first (``resource_id``, ``last_seen``).
+            LoopsError: A lookup failed for another reason (after its own retries).
+
+        """
+        check_wait_arguments(timeout, poll_interval)
+        path_segment(deployment_id, "deployment_id")
+        return await poll_until(
+            lambda deadline: self._call(
+                DEPLOYMENTS_GET, deadline=deadline, deployment_id=deployment_id
+            ),
+            what="deployment",
+            object_id=deployment_id,
+            goal="RUNNING",
+            reached=lambda deployment: deployment.status.is_ready,
+            failure=_deployment_failure,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_status=on_status,
+        )
+
+
+def _deployment_failure(deployment: Deployment) -> DeploymentFailedError | None:
+    if not deployment.status.is_failed:
+        return None
+    return DeploymentFailedError(
+        f"deployment {deployment.id!r} is {deployment.status.name}; it will not be RUNNING",
+        last_seen=deployment,
+    )

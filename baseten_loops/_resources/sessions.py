@@ -1,0 +1,36 @@
+"""``client.sessions``: the sessions runs and samplers are created in."""
+
+from __future__ import annotations
+
+from .._models import Session
+from .._routes import SESSIONS_CREATE, SESSIONS_GET
+from ._base import Resource
+
+__all__ = ["SessionsResource"]
+
+
+class SessionsResource(Resource):
+    """``client.sessions``: create and read Loops sessions."""
+
+    async def create(self, *, team_id: str | None = None) -> Session:
+        """Create a session (``POST /v1/loops/sessions``).
+
+        Sent once: after a failure that leaves open whether the server acted (a timeout, a
+        dropped connection, a 5xx) the error is raised; an extra empty session costs nothing,
+        so simply create another.
+
+        Args:
+            team_id: Create it for this team (``/v1/teams/{team_id}/loops/sessions``).
+
+        """
+        return await self._call(SESSIONS_CREATE, team_id=team_id)
+
+    async def get(self, session_id: str) -> Session:
+        """Fetch one session (``GET /v1/loops/sessions/{session_id}``).
+
+        Raises:
+            InvalidIdError: ``session_id`` cannot be one path segment (before any I/O).
+            NotFoundError: No such session.
+
+        """
+        return await self._call(SESSIONS_GET, session_id=session_id)

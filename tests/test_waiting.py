@@ -1,0 +1,96 @@
+"""The shared polling loop, driven by scripted fetches (no server)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+
+import attrs
+import pytest
+
+from baseten_loops import APIConnectionError, LoopsError, WaitTimeoutError
+from baseten_loops._waiting import poll_until
+
+
+@attrs.frozen
+class Status:
+    name: str
+
+
+@attrs.frozen
+class Thing:
+    status: Status
+
+
+def fetcher(results: Iterator[Thing | Exception]) -> Callable[[float], Awaitable[Thing]]:
+    async def fetch(deadline: float) -> Thing:
+        result = next(results)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    return fetch
+
+
+async def poll(results: list[Thing | Exception], *, timeout: float = 5.0) -> Thing:
+    return await poll_until(
+        fetcher(iter(results)),
+        what="thing",
+        object_id="t1",
+        goal="DONE",
+        reached=lambda thing: thing.status.name == "DONE",
+        failure=lambda thing: LoopsError("broken") if thing.status.name == "BROKEN" else None,
+        timeout=timeout,
+        poll_interval=0.001,
+        on_status=None,
+    )
+
+
+async def test_a_connection_error_before_the_deadline_is_raised_as_is() -> None:
+    error = APIConnectionError("reset")
+    with pytest.raises(APIConnectionError) as info:
+        await poll([Thing(Status("WAIT")), error])
+    assert info.value is error
+
+
+async def test_a_connection_error_at_the_deadline_becomes_a_timeout() -> None:
+    async def slow_then_fail(deadline: float) -> Thing:
+        await asyncio.sleep(max(0.0, deadline - asyncio.get_running_loop().time()))
+        raise APIConnectionError("timed out")
+
+    with pytest.raises(WaitTimeoutError, match=r"\(no status seen\)$") as info:
+        await poll_until(
+            slow_then_fail,
+            what="thing",
+            object_id="t1",
+            goal="DONE",
+            reached=lambda thing: True,
+            failure=lambda thing: None,
+            timeout=0.01,
+            poll_interval=0.001,
+            on_status=None,
+        )
+    assert info.value.resource_id == "t1"
+    assert info.value.last_seen is None
+    assert isinstance(info.value.__cause__, APIConnectionError)
+
+
+async def test_the_failure_error_is_raised_at_once() -> None:
+    with pytest.raises(LoopsError, match="broken"):
+        await poll([Thing(Status("WAIT")), Thing(Status("BROKEN")), Thing(Status("DONE"))])
+
+
+async def test_a_wait_whose_time_is_already_spent_times_out_without_sleeping() -> None:
+    # poll_interval > timeout: the first non-final answer ends the wait.
+    with pytest.raises(WaitTimeoutError, match=r"\(last status WAIT\)$"):
+        await poll_until(
+            fetcher(iter([Thing(Status("WAIT"))])),
+            what="thing",
+            object_id="t1",
+            goal="DONE",
+            reached=lambda thing: False,
+            failure=lambda thing: None,
+            timeout=0.001,
+            poll_interval=10.0,
+            on_status=None,
+        )
