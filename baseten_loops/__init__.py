@@ -34,6 +34,7 @@ from ._models import DeploymentStatus, InstanceType, Sampler, SamplerStatus, Use
 from ._retry import RetryBudget, RetryPolicy
 from ._samplers import SamplersResource
 from ._session import ClientStats
+from ._sync import SyncIterator, SyncLoopsClient, SyncResource, SyncSamplersResource
 from ._version import __version__
 
 __all__ = [
@@ -64,6 +65,10 @@ __all__ = [
     "SamplerIdTypeError",
     "SamplerStatus",
     "SamplersResource",
+    "SyncIterator",
+    "SyncLoopsClient",
+    "SyncResource",
+    "SyncSamplersResource",
     "UnprocessableEntityError",
     "User",
     "WaitTimeoutError",
