@@ -249,6 +249,8 @@ def _blocking(function: Callable[..., Any], portal: _LoopThread) -> Callable[...
         result = portal.run(_invoke(function, args, kwargs))
         if isinstance(result, AsyncIterator):
             return SyncIterator(result, portal)
+        if isinstance(result, LoopsClient):  # a derived client, e.g. from `with_options`
+            return SyncLoopsClient._sharing(result, portal)
         return result
 
     return blocking
@@ -378,7 +380,9 @@ class SyncLoopsClient:
     the one connection pool of this client. Safe to share between threads.
 
     Close it (``close()`` or ``with``) to close the pool and stop the thread; one that is
-    garbage-collected or still open at interpreter exit is closed then. Ctrl-C during a call
+    garbage-collected or still open at interpreter exit is closed then. A method of the async
+    client that returns another client (``with_options``) returns a facade sharing this one's
+    loop and pool. Ctrl-C during a call
     cancels that call on the background loop before ``KeyboardInterrupt`` reaches you. Do not
     call the facade from its own callbacks (``on_status``): that raises :class:`LoopsError`.
 
@@ -404,7 +408,19 @@ class SyncLoopsClient:
         self._portal = _LoopThread()
         self._views: dict[str, Any] = {}
         # Also runs at interpreter exit, so a script that never closes still ends cleanly.
-        self._finalizer = weakref.finalize(self, _shut_down, self._portal, self._client)
+        self._finalizer: Callable[[], object] = weakref.finalize(
+            self, _shut_down, self._portal, self._client
+        )
+
+    @classmethod
+    def _sharing(cls, client: LoopsClient, portal: _LoopThread) -> SyncLoopsClient:
+        """A facade over a client derived from another's: the parent's loop and pool."""
+        facade = cls.__new__(cls)
+        facade._client = client
+        facade._portal = portal
+        facade._views = {}
+        facade._finalizer = lambda: None
+        return facade
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -421,7 +437,11 @@ class SyncLoopsClient:
         return sorted({*super().__dir__(), *_public_names(self._client)})
 
     def close(self) -> None:
-        """Close the connection pool and stop the background thread. Safe to call twice."""
+        """Close the connection pool and stop the background thread. Safe to call twice.
+
+        A facade returned by a method of this one (such as ``with_options``) shares its loop
+        and pool: closing it does nothing; close the facade you created.
+        """
         self._finalizer()
 
     def __enter__(self) -> SyncLoopsClient:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import copy
 import gc
 import inspect
 import os
@@ -528,3 +529,22 @@ def test_a_script_that_never_closes_its_client_exits_cleanly(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n") == ["abc123", "abc123 Sampler", ""]
     assert done.stderr == ""
+
+
+def test_a_method_returning_a_client_returns_a_facade_on_the_same_loop_and_pool(
+    monkeypatch: pytest.MonkeyPatch,
+    threaded_server: FakeLoopsServer,
+    sync_client: SyncLoopsClient,
+) -> None:
+    def with_options(self: LoopsClient, **options: Any) -> LoopsClient:
+        return copy.copy(self)  # shares the HTTP session, as `with_options` does
+
+    monkeypatch.setattr(LoopsClient, "with_options", with_options, raising=False)
+    threaded_server.add_sampler("abc123")
+    derived: Any = sync_client.with_options(timeout=5)
+    assert isinstance(derived, SyncLoopsClient)
+    assert derived.samplers.get("abc123").id == "abc123"
+    assert _loop_thread_of(derived, monkeypatch) is _loop_thread_of(sync_client, monkeypatch)
+    derived.close()  # the loop and pool are the parent's: still open
+    assert sync_client.samplers.get("abc123").id == "abc123"
+    assert sync_client.stats.requests == 2
