@@ -410,15 +410,31 @@ def test_resources_added_later_and_sub_resources_are_found(
 # -- interruption and closing -----------------------------------------------------------------
 
 
-def test_ctrl_c_while_waiting_cancels_the_call_on_the_background_loop(
-    monkeypatch: pytest.MonkeyPatch, sync_client: SyncLoopsClient
+def _raise_timeout(signum: int, frame: object) -> None:
+    raise TimeoutError("a deadline set with a signal, as a watchdog or `timeout` decorator does")
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "handler", "raised"),
+    [
+        (signal.SIGINT, signal.default_int_handler, KeyboardInterrupt),
+        (signal.SIGUSR1, _raise_timeout, TimeoutError),
+    ],
+    ids=["ctrl-c", "signal-timeout"],
+)
+def test_an_interrupted_wait_cancels_the_call_on_the_background_loop(
+    monkeypatch: pytest.MonkeyPatch,
+    sync_client: SyncLoopsClient,
+    signal_number: int,
+    handler: Any,
+    raised: type[BaseException],
 ) -> None:
     cancelled = threading.Event()
     main_thread = threading.main_thread().ident
     assert main_thread == threading.get_ident()
 
     async def hang(self: object, sampler_id: str, **kwargs: Any) -> Sampler:
-        signal.pthread_kill(main_thread, signal.SIGINT)  # as Ctrl-C would, mid-call
+        signal.pthread_kill(main_thread, signal_number)  # arrives mid-call
         try:
             await asyncio.Event().wait()
         finally:
@@ -426,8 +442,12 @@ def test_ctrl_c_while_waiting_cancels_the_call_on_the_background_loop(
         raise AssertionError("not reached")
 
     monkeypatch.setattr(SamplersResource, "get", hang)
-    with pytest.raises(KeyboardInterrupt):
-        sync_client.samplers.get("abc123")
+    previous = signal.signal(signal_number, handler)
+    try:
+        with pytest.raises(raised):
+            sync_client.samplers.get("abc123")
+    finally:
+        signal.signal(signal_number, previous)
     assert cancelled.is_set()  # cancelled, and its cleanup ran, before the caller got control
 
 
