@@ -24,15 +24,11 @@ import threading
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from ._client import LoopsClient
 from ._exceptions import ConfigurationError, LoopsError
 from ._samplers import SamplersResource
-
-if TYPE_CHECKING:
-    from ._models import Sampler
-    from ._samplers import SamplerIds
 
 __all__ = ["SyncIterator", "SyncLoopsClient", "SyncResource", "SyncSamplersResource"]
 
@@ -294,48 +290,36 @@ def _public_names(value: object) -> list[str]:
     return [name for name in dir(value) if not name.startswith("_")]
 
 
+if TYPE_CHECKING:
+    # Type-level only: turn an async method's type into its blocking twin's, keeping every
+    # parameter (ParamSpec) and every overload. Never called at run time.
+
+    def _blocking_type(
+        method: Callable[Concatenate[Any, _P], Awaitable[_T]],
+    ) -> Callable[Concatenate[Any, _P], _T]:
+        raise NotImplementedError
+
+    def _iterator_type(
+        method: Callable[Concatenate[Any, _P], AsyncIterator[_T]],
+    ) -> Callable[Concatenate[Any, _P], SyncIterator[_T]]:
+        raise NotImplementedError
+
+
 class SyncSamplersResource(SyncResource[SamplersResource]):
     """``sync_client.samplers``: the blocking view of :class:`SamplersResource`.
 
-    At run time this is the generic :class:`SyncResource`; the signatures below exist for type
-    checkers only (see :class:`SyncLoopsClient` on typing), and a test keeps them equal to the
-    async ones. Each method is documented on :class:`SamplersResource`.
+    At run time this is the generic :class:`SyncResource`. For type checkers, each method's
+    type is computed from the async method's own (same parameters and overloads, result not
+    awaited, async iterator made a :class:`SyncIterator`), so it cannot drift from it; a test
+    checks every async method is listed. Each method is documented on
+    :class:`SamplersResource`.
     """
 
     if TYPE_CHECKING:
-
-        def get(self, sampler_id: str, *, timeout: float | None = None) -> Sampler: ...
-
-        @overload
-        def get_many(
-            self,
-            ids: Iterable[str],
-            *,
-            concurrency: int = ...,
-            return_exceptions: Literal[False] = ...,
-        ) -> list[Sampler]: ...
-
-        @overload
-        def get_many(
-            self, ids: Iterable[str], *, concurrency: int = ..., return_exceptions: Literal[True]
-        ) -> list[Sampler | LoopsError]: ...
-
-        def get_many(
-            self, ids: Iterable[str], *, concurrency: int = 16, return_exceptions: bool = False
-        ) -> list[Sampler] | list[Sampler | LoopsError]: ...
-
-        def iter_many(
-            self, ids: SamplerIds, *, concurrency: int = 16
-        ) -> SyncIterator[tuple[str, Sampler | LoopsError]]: ...
-
-        def wait_until_active(
-            self,
-            sampler_id: str,
-            *,
-            timeout: float = 900.0,
-            poll_interval: float = 5.0,
-            on_status: Callable[[Sampler], object] | None = None,
-        ) -> Sampler: ...
+        get = _blocking_type(SamplersResource.get)
+        get_many = _blocking_type(SamplersResource.get_many)
+        iter_many = _iterator_type(SamplersResource.iter_many)
+        wait_until_active = _blocking_type(SamplersResource.wait_until_active)
 
 
 #: Typed views for resources that have one; every other resource gets the plain SyncResource.
@@ -386,12 +370,13 @@ class SyncLoopsClient:
     cancels that call on the background loop before ``KeyboardInterrupt`` reaches you. Do not
     call the facade from its own callbacks (``on_status``): that raises :class:`LoopsError`.
 
-    Typing: Python's type system cannot map "each async method" to "a blocking method" for
-    types, so the facade is typed in two layers. :attr:`samplers` has full signatures
-    (overloads included) in :class:`SyncSamplersResource`, declared for type checkers only and
-    kept equal to the async ones by a test. Any other attribute is found at run time through
-    ``__getattr__`` and typed ``Any``: a resource added to :class:`LoopsClient` works at once,
-    and gains precise types when a typed view is added next to ``SyncSamplersResource``.
+    Typing: Python's type system cannot map "every async method of a class" to "a blocking
+    method" in one go, but it can map one method's type, parameters and overloads included
+    (``ParamSpec``). So :attr:`samplers` is a :class:`SyncSamplersResource`, which lists each
+    method in one line whose type is computed from the async method's: signatures are never
+    written twice and cannot drift. Any other attribute is found at run time through
+    ``__getattr__`` and typed ``Any``: a resource or method added to :class:`LoopsClient`
+    works at once, and gains precise types when its one line is added to a typed view.
     """
 
     if TYPE_CHECKING:
@@ -457,3 +442,21 @@ class SyncLoopsClient:
 
     def __repr__(self) -> str:
         return f"Sync{self._client!r}"
+
+
+if TYPE_CHECKING:
+    from typing_extensions import assert_type
+
+    from ._models import Sampler
+
+    def _types_are_kept(client: SyncLoopsClient) -> None:
+        # Never runs: `mypy --strict baseten_loops` (a CI gate) checks the typed view against
+        # the async methods. An unneeded `type: ignore` is an error too (warn_unused_ignores),
+        # so the last line proves arguments are checked, not typed Any.
+        samplers = client.samplers
+        assert_type(samplers.get("abc123", timeout=1.0), Sampler)
+        assert_type(samplers.get_many(["abc123"]), list[Sampler])
+        assert_type(samplers.get_many([], return_exceptions=True), list[Sampler | LoopsError])
+        assert_type(samplers.iter_many(["abc123"]), SyncIterator[tuple[str, Sampler | LoopsError]])
+        assert_type(samplers.wait_until_active("abc123", poll_interval=1.0), Sampler)
+        samplers.get(123)  # type: ignore[arg-type]

@@ -118,42 +118,26 @@ def test_every_public_async_method_of_every_resource_has_a_working_sync_twin(
     assert "samplers.iter_many" in checked
 
 
-def _stub_signatures(class_name: str) -> dict[str, ast.FunctionDef]:
-    """The non-overload method stubs of a class in _sync.py, read from the source."""
+def _typed_view_lines(class_name: str) -> dict[str, str]:
+    """``name -> "helper(Resource.method)"`` for each typed method line of a class in _sync.py."""
     tree = ast.parse(Path(inspect.getfile(baseten_loops._sync)).read_text())
     (cls,) = (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == class_name)
-    stubs = {}
-    for node in ast.walk(cls):
-        if isinstance(node, ast.FunctionDef) and not any(
-            ast.unparse(d) == "overload" for d in node.decorator_list
-        ):
-            stubs[node.name] = node
-    return stubs
+    return {
+        target.id: ast.unparse(node.value)
+        for node in ast.walk(cls)
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
 
 
-def test_typed_samplers_view_declares_every_async_method_with_the_same_signature() -> None:
-    stubs = _stub_signatures("SyncSamplersResource")
+def test_typed_samplers_view_lists_every_async_method_typed_from_itself() -> None:
+    lines = _typed_view_lines("SyncSamplersResource")
     methods = _public_async_methods(SamplersResource.__new__(SamplersResource))
-    assert set(stubs) == set(methods)
+    assert set(lines) == set(methods)
     for name, method in methods.items():
-        stub = stubs[name]
-        expected = inspect.signature(method)
-        arguments = stub.args
-        stub_params = [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-        assert [a.arg for a in stub_params] == list(expected.parameters), name
-        for arg in stub_params[1:]:
-            assert ast.unparse(arg.annotation) == expected.parameters[arg.arg].annotation, name
-        defaults = [ast.unparse(d) for d in [*arguments.defaults, *arguments.kw_defaults] if d]
-        expected_defaults = [
-            repr(p.default) for p in expected.parameters.values() if p.default is not p.empty
-        ]
-        assert defaults == expected_defaults, name
-        returns = ast.unparse(stub.returns)
-        if inspect.isasyncgenfunction(method):
-            item = expected.return_annotation.removeprefix("AsyncGenerator[")
-            assert returns == "SyncIterator[" + item.removesuffix(", None]") + "]", name
-        else:
-            assert returns == expected.return_annotation, name
+        helper = "_iterator_type" if inspect.isasyncgenfunction(method) else "_blocking_type"
+        assert lines[name] == f"{helper}(SamplersResource.{name})"
 
 
 def test_samplers_view_is_the_typed_view_and_is_reused(sync_client: SyncLoopsClient) -> None:
