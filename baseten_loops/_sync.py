@@ -107,10 +107,10 @@ class _LoopThread:
 
         try:
             loop.call_soon_threadsafe(start)
-            finished.wait()
+            _wait(finished)
         except BaseException:
             loop.call_soon_threadsafe(cancel)
-            finished.wait()
+            _wait(finished)
             raise
         return tasks[0].result()
 
@@ -125,6 +125,17 @@ class _LoopThread:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
+
+
+#: How long a waiting caller blocks at a time. Python runs signal handlers (Ctrl-C) between
+#: bytecodes; a signal landing just before the thread blocks in C would otherwise be handled
+#: only when the call ends. Waking up this often bounds that delay at a negligible cost.
+_SIGNAL_CHECK_SECONDS = 0.1
+
+
+def _wait(event: threading.Event) -> None:
+    while not event.wait(_SIGNAL_CHECK_SECONDS):
+        pass
 
 
 async def _awaited(awaitable: Awaitable[_T]) -> _T:
@@ -214,12 +225,19 @@ def _is_resource(value: object) -> bool:
     """A resource object: an instance (not a class or function) with public async methods."""
     if isinstance(value, type) or callable(value):
         return False
-    for name, member in inspect.getmembers(type(value)):
-        if not name.startswith("_") and (
-            inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member)
-        ):
-            return True
-    return False
+    cls = type(value)
+    found = _RESOURCE_CLASSES.get(cls)
+    if found is None:
+        found = _RESOURCE_CLASSES[cls] = any(
+            not name.startswith("_")
+            and (inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member))
+            for name, member in inspect.getmembers(cls)
+        )
+    return found
+
+
+#: Whether a class has public async methods, remembered: `client.samplers` is looked up often.
+_RESOURCE_CLASSES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
 async def _invoke(
@@ -391,7 +409,7 @@ class SyncLoopsClient:
             )
         self._client = LoopsClient(*args, **kwargs)
         self._portal = _LoopThread()
-        self._views: dict[str, Any] = {}
+        self._views: dict[str, SyncResource[Any]] = {}
         # Also runs at interpreter exit, so a script that never closes still ends cleanly.
         self._finalizer: Callable[[], object] = weakref.finalize(
             self, _shut_down, self._portal, self._client
@@ -411,12 +429,13 @@ class SyncLoopsClient:
         if name.startswith("_"):
             raise AttributeError(name)
         value = getattr(self._client, name)
-        if _is_resource(value):
-            view = self._views.get(name)
-            if view is None:
-                view = self._views[name] = _sync_view(value, self._portal)
+        view = self._views.get(name)
+        if view is not None and view._resource is value:
             return view
-        return _sync_view(value, self._portal)
+        result = _sync_view(value, self._portal)
+        if isinstance(result, SyncResource):
+            self._views[name] = result  # one view per resource: `client.samplers` is cheap
+        return result
 
     def __dir__(self) -> Iterable[str]:
         return sorted({*super().__dir__(), *_public_names(self._client)})
