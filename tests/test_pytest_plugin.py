@@ -32,6 +32,11 @@ def _configuration_line() -> str:
     return line
 
 
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    # Hypothesis's plugin spends most of a small run on its terminal summary; not ours to test.
+    return pytester.runpytest_inprocess("-p", "no:hypothesispytest", *args)
+
+
 def _scratch_project(pytester: pytest.Pytester, ini: str, *, conftest: bool = True) -> None:
     """A user's project: the docs example, the docs' configuration line, warnings as errors."""
     pytester.makeini(f"[pytest]\n{ini}filterwarnings = error\n")
@@ -48,7 +53,7 @@ def test_the_docs_show_the_example_file_verbatim() -> None:
 @pytest.mark.parametrize("mode", [STRICT, AUTO], ids=["strict", "auto"])
 def test_the_docs_example_passes_under_pytest_asyncio(pytester: pytest.Pytester, mode: str) -> None:
     _scratch_project(pytester, mode)
-    pytester.runpytest_inprocess("-p", "no:anyio").assert_outcomes(passed=3)
+    _run(pytester, "-p", "no:anyio").assert_outcomes(passed=3)
 
 
 def test_the_docs_example_passes_under_anyio(pytester: pytest.Pytester) -> None:
@@ -57,7 +62,7 @@ def test_the_docs_example_passes_under_anyio(pytester: pytest.Pytester) -> None:
     test_file.write_text(
         test_file.read_text().replace("pytest.mark.asyncio", "pytest.mark.anyio", 1)
     )
-    pytester.runpytest_inprocess("-p", "no:asyncio").assert_outcomes(passed=3)
+    _run(pytester, "-p", "no:asyncio").assert_outcomes(passed=3)
 
 
 def test_anyio_tests_work_next_to_pytest_asyncio_in_strict_mode(
@@ -74,7 +79,9 @@ def test_anyio_tests_work_next_to_pytest_asyncio_in_strict_mode(
             assert (await loops_client.samplers.get("abc123")).id == "abc123"
         """
     )
-    pytester.runpytest_inprocess().assert_outcomes(passed=4)
+    _run(
+        pytester,
+    ).assert_outcomes(passed=4)
 
 
 def test_each_test_gets_a_fresh_server_and_client(pytester: pytest.Pytester) -> None:
@@ -91,7 +98,7 @@ def test_each_test_gets_a_fresh_server_and_client(pytester: pytest.Pytester) -> 
             await loops_client.samplers.get("abc123")
         """
     )
-    pytester.runpytest_inprocess("-p", "no:anyio").assert_outcomes(passed=5)
+    _run(pytester, "-p", "no:anyio").assert_outcomes(passed=5)
 
 
 def test_client_options_can_be_overridden(pytester: pytest.Pytester) -> None:
@@ -108,7 +115,7 @@ def test_client_options_can_be_overridden(pytester: pytest.Pytester) -> None:
             assert "timeout=7.0" in repr(loops_client)
         """
     )
-    pytester.runpytest_inprocess("-p", "no:anyio").assert_outcomes(passed=4)
+    _run(pytester, "-p", "no:anyio").assert_outcomes(passed=4)
 
 
 def test_the_sync_server_fixture_works_in_plain_tests(pytester: pytest.Pytester) -> None:
@@ -123,7 +130,7 @@ def test_the_sync_server_fixture_works_in_plain_tests(pytester: pytest.Pytester)
                 assert c.samplers.get("abc123").id == "abc123"
         """
     )
-    pytester.runpytest_inprocess("-p", "no:anyio").assert_outcomes(passed=4)
+    _run(pytester, "-p", "no:anyio").assert_outcomes(passed=4)
 
 
 # -- opt-in -----------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ def test_the_entry_point_switches_the_fixtures_on_only_with_the_testing_extra(
 ) -> None:
     monkeypatch.setattr(_pytest_entry, "extra_installed", lambda: installed)
     pytester.makepyfile(test_opt_in=USES_SERVER)
-    result = pytester.runpytest_inprocess("-p", "no:anyio", "-p", "no:asyncio")
+    result = _run(pytester, "-p", "no:anyio", "-p", "no:asyncio")
     if installed:
         result.assert_outcomes(passed=1)
     else:
@@ -156,17 +163,15 @@ def test_explicit_p_switches_the_fixtures_on_with_or_without_the_extra(
     # under two names).
     monkeypatch.setattr(_pytest_entry, "extra_installed", lambda: installed)
     pytester.makepyfile(test_opt_in=USES_SERVER)
-    result = pytester.runpytest_inprocess(
-        "-p", "baseten_loops.pytest_plugin", "-p", "no:anyio", "-p", "no:asyncio"
+    result = _run(
+        pytester, "-p", "baseten_loops.pytest_plugin", "-p", "no:anyio", "-p", "no:asyncio"
     )
     result.assert_outcomes(passed=1)
 
 
 def test_p_no_switches_the_entry_point_off(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_opt_in=USES_SERVER)
-    result = pytester.runpytest_inprocess(
-        "-p", "no:baseten_loops", "-p", "no:anyio", "-p", "no:asyncio"
-    )
+    result = _run(pytester, "-p", "no:baseten_loops", "-p", "no:anyio", "-p", "no:asyncio")
     result.assert_outcomes(errors=1)
 
 
@@ -207,6 +212,6 @@ def test_loops_client_without_an_async_runner_says_what_to_install(
             pass
         """
     )
-    result = pytester.runpytest_inprocess("-p", "no:anyio", "-p", "no:asyncio")
+    result = _run(pytester, "-p", "no:anyio", "-p", "no:asyncio")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*loops_client needs an async test runner*"])
