@@ -7,7 +7,7 @@ its one connection pool live on that loop for the facade's whole life, so keep-a
 across calls, and a caller whose own thread runs an event loop (a Jupyter cell, an ``async def``
 test) is not in the way: its loop only waits, as for any blocking call.
 
-Nothing here names a resource method. ``sync_client.<name>`` looks ``<name>`` up on the async
+No blocking method is written by hand. ``sync_client.<name>`` looks ``<name>`` up on the async
 client when asked: a resource object (one with public async methods, e.g. ``samplers``) comes
 back as a :class:`SyncResource` view, whose methods are blocking versions of the async ones;
 anything async-iterable a call returns (``iter_many``'s async generator) comes back as a lazy
