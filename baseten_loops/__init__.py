@@ -28,6 +28,9 @@ Resources (attributes of the client):
     (``client.user_config``); RunFields and TrainerFields (the keywords of ``runs.create`` and
     ``trainers.create``); UNSET (a keyword left out of ``user_config.update``).
 
+Synchronous use (scripts, notebooks):
+    SyncLoopsClient, SyncSamplersResource, SyncResource, SyncIterator.
+
 Configuration:
     RetryPolicy, RetryBudget, FlowControl.
 
@@ -143,6 +146,7 @@ from ._retry import RetryBudget, RetryPolicy
 from ._routes import UNSET
 from ._samplers import SamplersResource
 from ._session import ClientStats
+from ._sync import SyncIterator, SyncLoopsClient, SyncResource, SyncSamplersResource
 from ._version import __version__
 
 __all__ = [
@@ -216,6 +220,10 @@ __all__ = [
     "SortOrder",
     "StorageMetrics",
     "SupportedModel",
+    "SyncIterator",
+    "SyncLoopsClient",
+    "SyncResource",
+    "SyncSamplersResource",
     "TrainerCheckpointTarget",
     "TrainerFields",
     "TrainersResource",
