@@ -108,6 +108,47 @@ def test_python_blocks_run_as_main_against_the_seeded_fake_server(tmp_path: Path
     assert DOCS_SAMPLERS["abc123"]["status"] == "ACTIVE"
 
 
+def test_the_docs_server_serves_the_seeded_objects_and_creations_are_up_at_once(
+    tmp_path: Path,
+) -> None:
+    outcomes = run_page(
+        tmp_path,
+        """\
+        ```python
+        import asyncio
+
+        from baseten_loops import LoopsClient
+
+
+        async def main() -> None:
+            async with LoopsClient() as client:
+                run = await client.runs.get("r1")
+                assert run.sampler is not None and run.sampler.status.name == "ACTIVE"
+                [checkpoint] = await client.checkpoints.list(
+                    checkpoint_path="bt://loops:r1/sampler_weights/step-100"
+                )
+                assert checkpoint.id == "c1"
+                assert len(await client.deployments.logs("d1", min_level="WARNING")) == 2
+                assert await client.runs.list(team_id="t1") == []
+                session = await client.sessions.create()
+                trainer = await client.trainers.create(
+                    session_id=session.id, base_model="Qwen/Qwen3-8B"
+                )
+                sampler = await client.samplers.create(session_id=session.id, run_id=trainer.id)
+                # Up on the first lookup: a wait with the default poll_interval never sleeps.
+                assert sampler.status.name == "ACTIVE"
+                assert trainer.deployment_id is not None
+                deployment = await client.deployments.get(trainer.deployment_id)
+                assert deployment.status.name == "RUNNING"
+
+
+        asyncio.run(main())
+        ```
+        """,
+    )
+    assert outcomes == ["ok"]
+
+
 def test_bash_blocks_run_the_cli_against_the_fake_server(tmp_path: Path) -> None:
     outcomes = run_page(
         tmp_path,
