@@ -338,6 +338,9 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         get_many = _blocking_type(SamplersResource.get_many)
         iter_many = _iterator_type(SamplersResource.iter_many)
         wait_until_active = _blocking_type(SamplersResource.wait_until_active)
+        list = _blocking_type(SamplersResource.list)
+        create = _blocking_type(SamplersResource.create)
+        deactivate = _blocking_type(SamplersResource.deactivate)
 
 
 #: Typed views for resources that have one; every other resource gets the plain SyncResource.

@@ -373,20 +373,20 @@ def test_resources_added_later_and_sub_resources_are_found(
         async def list(self) -> list[str]:
             return ["ckpt-1"]
 
-    class RunsResource:
+    class ExperimentsResource:  # a resource group this version does not have
         checkpoints = CheckpointsResource()
 
-        async def get(self, run_id: str) -> str:
-            return f"run {run_id}"
+        async def get(self, experiment_id: str) -> str:
+            return f"experiment {experiment_id}"
 
-    monkeypatch.setattr(LoopsClient, "runs", RunsResource(), raising=False)
+    monkeypatch.setattr(LoopsClient, "experiments", ExperimentsResource(), raising=False)
     client: Any = sync_client
-    assert client.runs.get("r1") == "run r1"
-    assert client.runs.checkpoints.list() == ["ckpt-1"]
-    assert client.runs.checkpoints.limit == 10
-    assert client.runs is client.runs
+    assert client.experiments.get("e1") == "experiment e1"
+    assert client.experiments.checkpoints.list() == ["ckpt-1"]
+    assert client.experiments.checkpoints.limit == 10
+    assert client.experiments is client.experiments
     with pytest.raises(AttributeError):
-        client.runs._private  # noqa: B018
+        client.experiments._private  # noqa: B018
     with pytest.raises(AttributeError):
         client._missing  # noqa: B018
 
