@@ -675,6 +675,8 @@ _TEAM = _option("--team", dest="team_id", metavar="TEAM_ID", help="act within th
 _SCOPE = _option(
     "--scope", metavar="SCOPE", help="'org': everyone's in your organization (default: your own)"
 )
+_ONLY_RUN = _option("--run-id", help="only this run's")
+_ONLY_BASE_MODEL = _option("--base-model", help="only those of this base model")
 _SESSION = _option("--session-id", required=True, help="the session (`sessions create`)")
 _AVAILABILITY = _option(
     "--availability-model", choices=("dedicated", "spot"), help="capacity to run on"
@@ -763,12 +765,7 @@ VERBS: tuple[_Verb, ...] = (
         "list runs",
         lambda client: client.runs.list,
         RUN_COLUMNS,
-        (
-            _option("--run-id", help="only this run"),
-            _option("--base-model", help="only runs of this base model"),
-            _SCOPE,
-            _TEAM,
-        ),
+        (_ONLY_RUN, _ONLY_BASE_MODEL, _SCOPE, _TEAM),
     ),
     _Verb(
         "runs",
@@ -831,9 +828,9 @@ VERBS: tuple[_Verb, ...] = (
         lambda client: client.checkpoints.list,
         CHECKPOINT_COLUMNS,
         (
-            _option("--run-id", help="this run's checkpoints"),
-            _option("--base-model", help="checkpoints of this base model"),
-            _option("--checkpoint-path", metavar="URI", help="the checkpoint at this bt:// URI"),
+            _ONLY_RUN,
+            _ONLY_BASE_MODEL,
+            _option("--checkpoint-path", metavar="URI", help="only the one at this bt:// URI"),
         ),
     ),
     _Verb(
