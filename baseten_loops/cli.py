@@ -1,6 +1,10 @@
 """The ``baseten-loops`` command line (also ``python -m baseten_loops``).
 
-Exit codes: 0 all found; 1 some lookups failed (each on stderr, successes still printed);
+``samplers get`` and ``samplers wait`` are written out; the everyday verbs (list, get, create,
+deactivate, files, logs of samplers, runs, sessions, checkpoints and deployments) are declared
+in :data:`VERBS` and run by :func:`_run_verb`.
+
+Exit codes: 0 success; 1 a request failed (each failure on stderr, successes still printed);
 2 usage or configuration errors, and a refused API key (401). Tables and progress bars use rich
 when it is installed (``pip install 'aio-baseten-loops[cli]'``) and plain text otherwise.
 
@@ -72,7 +76,7 @@ _NO_KEY = (
     "environment variable"
 )
 _KEY_REFUSED = (
-    "the server refused the API key (401 Unauthorized); no lookup can succeed with it: "
+    "the server refused the API key (401 Unauthorized); no request can succeed with it: "
     "check --api-key-file, --api-key or BASETEN_API_KEY"
 )
 
@@ -147,7 +151,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baseten-loops",
-        description="Look up Baseten Loops samplers from the terminal.",
+        description="Work with Baseten Loops from the terminal: samplers, runs, sessions, "
+        "checkpoints and deployments.",
         epilog="The API key comes from --api-key-file, --api-key or BASETEN_API_KEY; it is "
         "never printed. Prefer --api-key-file or the environment variable: --api-key is "
         "visible to other local users in the process list.",
