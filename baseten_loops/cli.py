@@ -750,8 +750,15 @@ VERBS: tuple[_Verb, ...] = (
             _option("--run-id", help="the run to pair it with"),
             _option("--model-path", help="a bt:// sampler checkpoint to serve"),
             _AVAILABILITY,
-            _option("--max-seq-length", type=_positive_int, metavar="N", help="tokens"),
-            _option("--num-replicas", type=_positive_int, metavar="N", help="replicas"),
+            _option(
+                "--max-seq-length",
+                type=_positive_int,
+                metavar="N",
+                help="longest prompt, in tokens",
+            ),
+            _option(
+                "--num-replicas", type=_positive_int, metavar="N", help="replicas (min and max)"
+            ),
             _TEAM,
         ),
         check_with="samplers list",
@@ -790,12 +797,16 @@ VERBS: tuple[_Verb, ...] = (
             _SESSION,
             _option("--base-model", required=True, help="the HuggingFace model to train"),
             _option("--name", help="a display name (server default: the base model's)"),
-            _option("--lora-rank", type=_positive_int, metavar="N", help="server default 64"),
-            _option("--max-seq-len", type=_positive_int, metavar="N", help="tokens"),
+            _option("--lora-rank", type=_positive_int, metavar="N", help="LoRA rank (server: 64)"),
+            _option(
+                "--max-seq-len", type=_positive_int, metavar="N", help="longest example, in tokens"
+            ),
             _option("--seed", type=int, metavar="N", help="random seed"),
             _AVAILABILITY,
             _option("--replicas", type=_positive_int, metavar="N", help="trainer replicas"),
-            _option("--sampler-num-replicas", type=_positive_int, metavar="N", help="replicas"),
+            _option(
+                "--sampler-num-replicas", type=_positive_int, metavar="N", help="sampler replicas"
+            ),
             _option("--path", help="a bt:// trainer checkpoint to start from"),
             _option("--reuse-from-run-id", metavar="RUN_ID", help="a run to reuse machines of"),
             _TEAM,
@@ -902,7 +913,8 @@ def _add_verb(commands: argparse._SubParsersAction[argparse.ArgumentParser], ver
     parser = commands.add_parser(
         verb.name,
         help=verb.help,
-        description=f"{verb.help[0].upper()}{verb.help[1:]}. " + _OUTPUT_HELP,
+        description=f"{verb.help[0].upper()}{verb.help[1:]}. {_OUTPUT_HELP}"
+        + (f" {_SENT_ONCE_HELP.format(verb.check_with)}" if verb.check_with else ""),
         formatter_class=_HelpFormatter,
     )
     keywords = tuple(parser.add_argument(*o.flags, **o.settings).dest for o in verb.options)
@@ -911,6 +923,10 @@ def _add_verb(commands: argparse._SubParsersAction[argparse.ArgumentParser], ver
     parser.set_defaults(run=functools.partial(_run_verb, verb, keywords))
 
 
+_SENT_ONCE_HELP = (
+    "Sent once: after a failure that leaves open whether the server acted (no answer, a 5xx), "
+    "check with 'baseten-loops {}' before trying again."
+)
 _OUTPUT_HELP = (
     "Prints JSON (one indented object, or one object per line for a list) or a table; "
     "failures go to stderr (exit 1), a refused key (401) exits 2."

@@ -691,6 +691,7 @@ def test_api_key_and_api_key_file_are_exclusive(
             ["runs", "create"],
             [
                 "--session-id SESSION_ID",
+                "check with 'baseten-loops runs list' before trying again",
                 "--team TEAM_ID act within this team",
                 "--format {json,table} output format (default: json)",
                 "--timeout S seconds one request attempt may take (default: 30.0)",
