@@ -946,13 +946,16 @@ async def _call_verb(
     async with client:
         try:
             answer = verb.method(client)(**arguments)
-            if isinstance(answer, AsyncIterator):  # pages: each shown as it arrives
+            if isinstance(answer, AsyncIterator):  # pages: each item shown as it arrives
+                printer.begin_list()
                 async for item in answer:
                     printer.add(item)
             else:
                 result = await answer
                 if isinstance(result, list):
-                    printer.add_all(result)
+                    printer.begin_list()
+                    for item in result:
+                        printer.add(item)
                 else:
                     printer.single(result)
         except AuthenticationError:
@@ -1003,17 +1006,15 @@ class _Printer:
         else:
             print(json.dumps(item.to_dict(), indent=2))
 
-    def add(self, item: Any) -> None:
+    def begin_list(self) -> None:
+        """Results come as a list (JSON Lines; a table even when it is empty)."""
         self._listing = True
+
+    def add(self, item: Any) -> None:
         if self._table:
             self._rows.append(item)
         else:  # JSON Lines, flushed: a long listing streams through a pipe
             print(json.dumps(item.to_dict()), flush=True)
-
-    def add_all(self, items: Sequence[Any]) -> None:
-        self._listing = True
-        for item in items:
-            self.add(item)
 
     def close(self) -> None:
         # An empty list still shows its header; a single object that failed shows nothing.

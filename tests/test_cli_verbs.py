@@ -413,6 +413,15 @@ def test_sizes_are_short_and_human(size: int, shown: str) -> None:
 # -- empty lists, failures, the key ----------------------------------------------------------
 
 
+def test_a_checkpoint_without_files_is_a_bare_header(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint_id = fake.add_checkpoint(run_id="r1")["id"]
+    code, out, _ = run(capsys, "checkpoints", "files", checkpoint_id, "--format", "table")
+    assert code == 0
+    assert [cells(row) for row in table(out)] == [["FILE", "NODE", "SIZE", "LAST MODIFIED"]]
+
+
 def test_an_empty_list_is_no_json_lines_and_a_bare_header(
     fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
