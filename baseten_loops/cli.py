@@ -1,6 +1,10 @@
 """The ``baseten-loops`` command line (also ``python -m baseten_loops``).
 
-Exit codes: 0 all found; 1 some lookups failed (each on stderr, successes still printed);
+``samplers get`` and ``samplers wait`` are written out; the everyday verbs (list, get, create,
+deactivate, files, logs of samplers, runs, sessions, checkpoints and deployments) are declared
+in :data:`VERBS` and run by :func:`_run_verb`.
+
+Exit codes: 0 success; 1 a request failed (each failure on stderr, successes still printed);
 2 usage or configuration errors, and a refused API key (401). Tables and progress bars use rich
 when it is installed (``pip install 'aio-baseten-loops[cli]'``) and plain text otherwise.
 
@@ -15,18 +19,23 @@ import asyncio
 import collections
 import contextlib
 import errno
+import functools
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Any, Protocol
+
+import attrs
 
 from ._client import LoopsClient
 from ._exceptions import (
+    APIStatusError,
     AuthenticationError,
     ConfigurationError,
+    InvalidIdError,
     LoopsError,
     SamplerFailedError,
     WaitTimeoutError,
@@ -67,7 +76,7 @@ _NO_KEY = (
     "environment variable"
 )
 _KEY_REFUSED = (
-    "the server refused the API key (401 Unauthorized); no lookup can succeed with it: "
+    "the server refused the API key (401 Unauthorized); no request can succeed with it: "
     "check --api-key-file, --api-key or BASETEN_API_KEY"
 )
 
@@ -142,7 +151,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="baseten-loops",
-        description="Look up Baseten Loops samplers from the terminal.",
+        description="Work with Baseten Loops from the terminal: samplers, runs, sessions, "
+        "checkpoints and deployments.",
         epilog="The API key comes from --api-key-file, --api-key or BASETEN_API_KEY; it is "
         "never printed. Prefer --api-key-file or the environment variable: --api-key is "
         "visible to other local users in the process list.",
@@ -151,11 +161,8 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    samplers = commands.add_parser(
-        "samplers", help="look up samplers", formatter_class=_HelpFormatter
-    )
-    sampler_commands = samplers.add_subparsers(title="commands", metavar="COMMAND")
-    samplers.set_defaults(run=lambda _: _usage(samplers))
+    groups = {name: _add_group(commands, name, text) for name, text in GROUPS.items()}
+    sampler_commands = groups["samplers"]
 
     get = sampler_commands.add_parser(
         "get",
@@ -204,6 +211,8 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_client_options(wait)
     wait.set_defaults(run=_run_wait)
+    for verb in VERBS:
+        _add_verb(groups[verb.group], verb)
 
     fake = commands.add_parser(
         "fake-server",
@@ -232,6 +241,15 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--concurrency", type=_positive_int, default=64, help="lookups in flight")
     demo.set_defaults(run=_run_demo)
     return parser
+
+
+def _add_group(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A command group (``samplers``, ``runs``...): alone, it prints its help and exits 2."""
+    group = commands.add_parser(name, help=text, formatter_class=_HelpFormatter)
+    group.set_defaults(run=lambda _: _usage(group))
+    return group.add_subparsers(title="commands", metavar="COMMAND")
 
 
 def _add_client_options(parser: argparse.ArgumentParser) -> None:
@@ -384,7 +402,7 @@ async def _get(client: LoopsClient, ids: list[str], output: str, concurrency: in
         progress.close()
     ordered = [found[i] for i in ids if i in found]
     if output == "table":
-        _print_table(ordered)
+        _print_table(ordered, SAMPLER_COLUMNS)
     elif len(ids) == 1 and ordered:
         print(json.dumps(ordered[0].to_dict(), indent=2))
     return EXIT_SOME_FAILED if failures else EXIT_OK
@@ -404,13 +422,27 @@ def _age(created_at: datetime, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def _print_table(samplers: Sequence[Sampler]) -> None:
+#: A table's columns: each a header and what to show for an object (``now``: for ages).
+Columns = tuple[tuple[str, Callable[[Any, datetime], object]], ...]
+
+SAMPLER_COLUMNS: Columns = (
+    ("ID", lambda sampler, now: sampler.id),
+    ("STATUS", lambda sampler, now: sampler.status.name),
+    ("BASE MODEL", lambda sampler, now: sampler.base_model),
+    ("AGE", lambda sampler, now: _age(sampler.created_at, now)),
+)
+
+
+def _cell(value: object) -> str:
+    """One table cell: ``-`` for nothing, else the value's text made safe by :func:`_shown`."""
+    return "-" if value is None else _shown(str(value))
+
+
+def _print_table(objects: Sequence[object], columns: Columns) -> None:
+    """Print ``objects`` as a table on stdout: with rich when it is installed, else plain."""
     now = datetime.now(timezone.utc)
-    header = ("ID", "STATUS", "BASE MODEL", "AGE")
-    rows = [
-        (_shown(s.id), _shown(str(s.status.name)), _shown(s.base_model), _age(s.created_at, now))
-        for s in samplers
-    ]
+    header = tuple(title for title, _ in columns)
+    rows = [tuple(_cell(value(obj, now)) for _, value in columns) for obj in objects]
     try:
         from rich.console import Console
         from rich.table import Table
@@ -554,6 +586,442 @@ async def _wait(client: LoopsClient, sampler_id: str, max_wait: float, poll: flo
     return EXIT_OK
 
 
+# -- the everyday verbs: declared in VERBS, run by one function -----------------------------
+
+GROUPS = {
+    "samplers": "look up, list, create and deactivate samplers",
+    "runs": "list, read, create and deactivate runs",
+    "sessions": "create and read sessions",
+    "checkpoints": "list checkpoints and their files",
+    "deployments": "list and read deployments, read their logs",
+}
+
+
+@attrs.frozen
+class _Option:
+    """One ``add_argument`` call: its flags (or positional name) and settings."""
+
+    flags: tuple[str, ...]
+    settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def _option(*flags: str, **settings: Any) -> _Option:
+    return _Option(flags, settings)
+
+
+@attrs.frozen
+class _Verb:
+    """A command that calls one library method and prints what it returns.
+
+    Every argument of :attr:`options` is handed to the method as the keyword of its ``dest``
+    (``--run-id`` as ``run_id``, ``--team`` as ``team_id``); one left out is ``None``, which the
+    library does not send.
+
+    Attributes:
+        group: The command group (a key of :data:`GROUPS`).
+        name: The command's name in its group.
+        help: One line for the group's ``--help``.
+        method: The library method to call, from a client.
+        columns: The table of ``--format table``.
+        options: The method's arguments.
+        check_with: For a create, which is never sent twice: the command that shows whether
+            an ambiguous failure created the object after all.
+
+    """
+
+    group: str
+    name: str
+    help: str
+    method: Callable[[LoopsClient], Callable[..., Any]]
+    columns: Columns
+    options: tuple[_Option, ...] = ()
+    check_with: str | None = None
+
+
+def _epoch_millis(text: str) -> int:
+    """``--start``/``--end``: epoch milliseconds, or an ISO 8601 time (UTC unless it says)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        # Python 3.10's fromisoformat does not read a "Z" suffix.
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected epoch milliseconds or an ISO 8601 time, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _size(size_bytes: int) -> str:
+    """A byte count as people read it: ``512 B``, ``1.5 KiB``, ``3.2 GiB``."""
+    size = float(size_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            break
+        size /= 1024
+    return f"{size_bytes} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+def _log_time(timestamp: str) -> str:
+    """A log line's epoch-nanoseconds stamp as an ISO time (UTC); any other text as it is."""
+    if not timestamp.isdigit():
+        return timestamp
+    moment = datetime.fromtimestamp(int(timestamp) / 1e9, timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _id_argument(name: str, what: str) -> _Option:
+    return _option(name, metavar=name.upper(), help=what)
+
+
+_TEAM = _option("--team", dest="team_id", metavar="TEAM_ID", help="act within this team")
+_SCOPE = _option(
+    "--scope", metavar="SCOPE", help="'org': everyone's in your organization (default: your own)"
+)
+_ONLY_RUN = _option("--run-id", help="only this run's")
+_ONLY_BASE_MODEL = _option("--base-model", help="only those of this base model")
+_SESSION = _option("--session-id", required=True, help="the session (`sessions create`)")
+_AVAILABILITY = _option(
+    "--availability-model", choices=("dedicated", "spot"), help="capacity to run on"
+)
+
+RUN_COLUMNS: Columns = (
+    ("ID", lambda run, now: run.id),
+    ("STATUS", lambda run, now: run.status.name),
+    ("NAME", lambda run, now: run.name),
+    ("BASE MODEL", lambda run, now: run.base_model),
+    ("SAMPLER", lambda run, now: run.sampler and run.sampler.id),
+    ("AGE", lambda run, now: _age(run.created_at, now)),
+)
+DEACTIVATED_COLUMNS: Columns = (
+    ("ID", lambda gone, now: gone.id),
+    ("BASE MODEL", lambda gone, now: gone.base_model),
+    ("USER", lambda gone, now: gone.user.email),
+)
+SESSION_COLUMNS: Columns = (("ID", lambda session, now: session.id),)
+CHECKPOINT_COLUMNS: Columns = (
+    ("ID", lambda checkpoint, now: checkpoint.id),
+    ("RUN", lambda checkpoint, now: checkpoint.run_id),
+    ("TARGET", lambda checkpoint, now: checkpoint.target),
+    ("SIZE", lambda checkpoint, now: _size(checkpoint.size_bytes)),
+    ("AGE", lambda checkpoint, now: _age(checkpoint.created_at, now)),
+)
+FILE_COLUMNS: Columns = (
+    ("FILE", lambda file, now: file.relative_file_name),
+    ("NODE", lambda file, now: file.node_rank),
+    ("SIZE", lambda file, now: _size(file.size_bytes)),
+    ("LAST MODIFIED", lambda file, now: file.last_modified),
+)
+DEPLOYMENT_COLUMNS: Columns = (
+    ("ID", lambda deployment, now: deployment.id),
+    ("STATUS", lambda deployment, now: deployment.status.name),
+    ("BASE MODEL", lambda deployment, now: deployment.base_model),
+    ("ACTIVE RUN", lambda deployment, now: deployment.active_run_id),
+    ("AVAILABILITY", lambda deployment, now: deployment.availability_model),
+    ("AGE", lambda deployment, now: _age(deployment.created_at, now)),
+)
+LOG_COLUMNS: Columns = (
+    ("TIME", lambda log, now: _log_time(log.timestamp)),
+    ("LEVEL", lambda log, now: log.level),
+    ("REPLICA", lambda log, now: log.replica),
+    ("MESSAGE", lambda log, now: log.message),
+)
+
+VERBS: tuple[_Verb, ...] = (
+    _Verb(
+        "samplers",
+        "list",
+        "list samplers, paired and standalone",
+        lambda client: client.samplers.list,
+        SAMPLER_COLUMNS,
+        (_SCOPE, _TEAM),
+    ),
+    _Verb(
+        "samplers",
+        "create",
+        "create a sampler (then: samplers wait ID)",
+        lambda client: client.samplers.create,
+        SAMPLER_COLUMNS,
+        (
+            _SESSION,
+            _option("--base-model", help="the base model of a standalone sampler"),
+            _option("--run-id", help="the run to pair it with"),
+            _option("--model-path", help="a bt:// sampler checkpoint to serve"),
+            _AVAILABILITY,
+            _option(
+                "--max-seq-length",
+                type=_positive_int,
+                metavar="N",
+                help="longest prompt, in tokens",
+            ),
+            _option(
+                "--num-replicas", type=_positive_int, metavar="N", help="replicas (min and max)"
+            ),
+            _TEAM,
+        ),
+        check_with="samplers list",
+    ),
+    _Verb(
+        "samplers",
+        "deactivate",
+        "shut a standalone sampler down",
+        lambda client: client.samplers.deactivate,
+        DEACTIVATED_COLUMNS,
+        (_id_argument("sampler_id", "the sampler"),),
+    ),
+    _Verb(
+        "runs",
+        "list",
+        "list runs",
+        lambda client: client.runs.list,
+        RUN_COLUMNS,
+        (_ONLY_RUN, _ONLY_BASE_MODEL, _SCOPE, _TEAM),
+    ),
+    _Verb(
+        "runs",
+        "get",
+        "fetch one run",
+        lambda client: client.runs.get,
+        RUN_COLUMNS,
+        (_id_argument("run_id", "the run"),),
+    ),
+    _Verb(
+        "runs",
+        "create",
+        "create a run: a trainer and its paired sampler",
+        lambda client: client.runs.create,
+        RUN_COLUMNS,
+        (
+            _SESSION,
+            _option("--base-model", required=True, help="the HuggingFace model to train"),
+            _option("--name", help="a display name (server default: the base model's)"),
+            _option("--lora-rank", type=_positive_int, metavar="N", help="LoRA rank (server: 64)"),
+            _option(
+                "--max-seq-len", type=_positive_int, metavar="N", help="longest example, in tokens"
+            ),
+            _option("--seed", type=int, metavar="N", help="random seed"),
+            _AVAILABILITY,
+            _option("--replicas", type=_positive_int, metavar="N", help="trainer replicas"),
+            _option(
+                "--sampler-num-replicas", type=_positive_int, metavar="N", help="sampler replicas"
+            ),
+            _option("--path", help="a bt:// trainer checkpoint to start from"),
+            _option("--reuse-from-run-id", metavar="RUN_ID", help="a run to reuse machines of"),
+            _TEAM,
+        ),
+        check_with="runs list",
+    ),
+    _Verb(
+        "runs",
+        "deactivate",
+        "shut a run and its sampler down",
+        lambda client: client.runs.deactivate,
+        DEACTIVATED_COLUMNS,
+        (_id_argument("run_id", "the run"),),
+    ),
+    _Verb(
+        "sessions",
+        "create",
+        "create a session",
+        lambda client: client.sessions.create,
+        SESSION_COLUMNS,
+        (_TEAM,),
+    ),
+    _Verb(
+        "sessions",
+        "get",
+        "fetch one session",
+        lambda client: client.sessions.get,
+        SESSION_COLUMNS,
+        (_id_argument("session_id", "the session"),),
+    ),
+    _Verb(
+        "checkpoints",
+        "list",
+        "list checkpoints (give one filter)",
+        lambda client: client.checkpoints.list,
+        CHECKPOINT_COLUMNS,
+        (
+            _ONLY_RUN,
+            _ONLY_BASE_MODEL,
+            _option("--checkpoint-path", metavar="URI", help="only the one at this bt:// URI"),
+        ),
+    ),
+    _Verb(
+        "checkpoints",
+        "files",
+        "list every file of a checkpoint, with download URLs",
+        lambda client: client.checkpoints.iter_files,
+        FILE_COLUMNS,
+        (
+            _id_argument("checkpoint_id", "the checkpoint"),
+            _option("--page-size", type=_positive_int, metavar="N", help="files per request"),
+        ),
+    ),
+    _Verb(
+        "deployments",
+        "list",
+        "list deployments",
+        lambda client: client.deployments.list,
+        DEPLOYMENT_COLUMNS,
+        (_SCOPE,),
+    ),
+    _Verb(
+        "deployments",
+        "get",
+        "fetch one deployment",
+        lambda client: client.deployments.get,
+        DEPLOYMENT_COLUMNS,
+        (_id_argument("deployment_id", "the deployment"),),
+    ),
+    _Verb(
+        "deployments",
+        "logs",
+        "print a deployment's trainer logs",
+        lambda client: client.deployments.logs,
+        LOG_COLUMNS,
+        (
+            _id_argument("deployment_id", "the deployment"),
+            _option(
+                "--start",
+                dest="start_epoch_millis",
+                type=_epoch_millis,
+                metavar="TIME",
+                help="window start: epoch milliseconds or ISO 8601 (server default: 30 "
+                "minutes before the end; the window spans at most 7 days)",
+            ),
+            _option(
+                "--end",
+                dest="end_epoch_millis",
+                type=_epoch_millis,
+                metavar="TIME",
+                help="window end: epoch milliseconds or ISO 8601 (server default: now)",
+            ),
+            _option("--limit", type=_positive_int, metavar="N", help="at most N lines (1-1000)"),
+            _option("--direction", choices=("asc", "desc"), help="oldest or newest first"),
+            _option(
+                "--min-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="lowest level"
+            ),
+        ),
+    ),
+)
+
+
+def _add_verb(commands: argparse._SubParsersAction[argparse.ArgumentParser], verb: _Verb) -> None:
+    parser = commands.add_parser(
+        verb.name,
+        help=verb.help,
+        description=f"{verb.help[0].upper()}{verb.help[1:]}. {_OUTPUT_HELP}"
+        + (f" {_SENT_ONCE_HELP.format(verb.check_with)}" if verb.check_with else ""),
+        formatter_class=_HelpFormatter,
+    )
+    keywords = tuple(parser.add_argument(*o.flags, **o.settings).dest for o in verb.options)
+    parser.add_argument("--format", choices=("json", "table"), default="json", help="output format")
+    _add_client_options(parser)
+    parser.set_defaults(run=functools.partial(_run_verb, verb, keywords))
+
+
+_SENT_ONCE_HELP = (
+    "Sent once: after a failure that leaves open whether the server acted (no answer, a 5xx), "
+    "check with 'baseten-loops {}' before trying again."
+)
+_OUTPUT_HELP = (
+    "Prints JSON (one indented object, or one object per line for a list) or a table; "
+    "failures go to stderr (exit 1), a refused key (401) exits 2."
+)
+
+
+def _run_verb(verb: _Verb, keywords: tuple[str, ...], args: argparse.Namespace) -> int:
+    arguments = {name: getattr(args, name) for name in keywords}
+    client = _client(args)
+    return asyncio.run(_call_verb(verb, client, arguments, _Printer(args.format, verb.columns)))
+
+
+async def _call_verb(
+    verb: _Verb, client: LoopsClient, arguments: dict[str, Any], printer: _Printer
+) -> int:
+    failure: LoopsError | None = None
+    async with client:
+        try:
+            answer = verb.method(client)(**arguments)
+            if isinstance(answer, AsyncIterator):  # pages: each item shown as it arrives
+                printer.begin_list()
+                async for item in answer:
+                    printer.add(item)
+            else:
+                result = await answer
+                if isinstance(result, list):
+                    printer.begin_list()
+                    for item in result:
+                        printer.add(item)
+                else:
+                    printer.single(result)
+        except AuthenticationError:
+            raise _UsageError(_KEY_REFUSED) from None
+        except LoopsError as exc:
+            failure = exc
+    printer.close()  # what came before a failure is still shown
+    if failure is None:
+        return EXIT_OK
+    # The verb's id argument (a positional), if it has one: named in the error line.
+    subject = next((arguments[o.flags[0]] for o in verb.options if o.flags[0].isidentifier()), None)
+    print(
+        _error_line(subject, failure) if subject else f"error: {_shown(str(failure))}",
+        file=sys.stderr,
+    )
+    if verb.check_with and _may_have_acted(failure):
+        print(
+            f"hint: the server may have acted on it, so it was not sent again; check with "
+            f"'baseten-loops {verb.check_with}' before trying again",
+            file=sys.stderr,
+        )
+    return EXIT_SOME_FAILED
+
+
+def _may_have_acted(error: LoopsError) -> bool:
+    """Whether a create that failed with ``error`` may have been carried out all the same.
+
+    A 4xx answer says the server refused it, and a bad argument stops it before any I/O;
+    no answer, a 5xx or an unreadable 2xx leave it open.
+    """
+    if isinstance(error, APIStatusError):
+        return error.status_code >= 500
+    return not isinstance(error, InvalidIdError)
+
+
+class _Printer:
+    """Shows a verb's results: JSON as they come, or a table once they are all in."""
+
+    def __init__(self, output: str, columns: Columns) -> None:
+        self._table = output == "table"
+        self._columns = columns
+        self._rows: list[object] = []
+        self._listing = False
+
+    def single(self, item: Any) -> None:
+        if self._table:
+            self._rows.append(item)
+        else:
+            print(json.dumps(item.to_dict(), indent=2))
+
+    def begin_list(self) -> None:
+        """Results come as a list (JSON Lines; a table even when it is empty)."""
+        self._listing = True
+
+    def add(self, item: Any) -> None:
+        if self._table:
+            self._rows.append(item)
+        else:  # JSON Lines, flushed: a long listing streams through a pipe
+            print(json.dumps(item.to_dict()), flush=True)
+
+    def close(self) -> None:
+        # An empty list still shows its header; a single object that failed shows nothing.
+        if self._table and (self._rows or self._listing):
+            _print_table(self._rows, self._columns)
+
+
 # -- fake-server -----------------------------------------------------------------------------
 
 
@@ -567,10 +1035,29 @@ def _run_fake_server(args: argparse.Namespace) -> int:
         latency=args.latency,
     )
     ids = server.add_samplers(args.samplers)
-    return asyncio.run(_serve(server, ids, args.port, args.ids_out))
+    examples = _seed_examples(server)
+    return asyncio.run(_serve(server, ids, examples, args.port, args.ids_out))
 
 
-async def _serve(server: FakeLoopsServer, ids: list[str], port: int, ids_out: str | None) -> int:
+def _seed_examples(server: FakeLoopsServer) -> list[str]:
+    """Serve one of everything the verbs work on; return lines naming them, to try them on."""
+    session = server.add_session()
+    run = server.add_run(session_id=session["id"])
+    deployment_id = run["deployment_id"]
+    server.add_logs(deployment_id, ["trainer started", "step 1: loss 2.31", "step 2: loss 2.07"])
+    checkpoint = server.add_checkpoint(run_id=run["id"], files=3)
+    return [
+        f"Also serving session {session['id']}, run {run['id']} (sampler "
+        f"{run['sampler']['id']}, deployment {deployment_id}) and checkpoint {checkpoint['id']}:",
+        f"  baseten-loops runs get {run['id']} --format table",
+        f"  baseten-loops checkpoints files {checkpoint['id']} --format table",
+        f"  baseten-loops deployments logs {deployment_id} --format table",
+    ]
+
+
+async def _serve(
+    server: FakeLoopsServer, ids: list[str], examples: list[str], port: int, ids_out: str | None
+) -> int:
     try:
         await server.start()
     except OSError as exc:
@@ -588,6 +1075,7 @@ async def _serve(server: FakeLoopsServer, ids: list[str], port: int, ids_out: st
         print(f"  export BASETEN_BASE_URL={server.base_url} BASETEN_API_KEY={server.api_key}")
         if ids:
             print(f"  baseten-loops samplers get {' '.join(ids[:3])}")
+        print("\n".join(examples))
         print("Press Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()
     finally:

@@ -687,6 +687,25 @@ def test_api_key_and_api_key_file_are_exclusive(
             ],
         ),
         (["fake-server"], ["--port PORT port to bind (0: any free one) (default: 8089)"]),
+        (
+            ["runs", "create"],
+            [
+                "--session-id SESSION_ID",
+                "check with 'baseten-loops runs list' before trying again",
+                "--team TEAM_ID act within this team",
+                "--format {json,table} output format (default: json)",
+                "--timeout S seconds one request attempt may take (default: 30.0)",
+            ],
+        ),
+        (
+            ["deployments", "logs"],
+            [
+                "--start TIME window start: epoch milliseconds or ISO 8601",
+                "--direction {asc,desc}",
+                "--min-level {DEBUG,INFO,WARNING,ERROR}",
+            ],
+        ),
+        (["checkpoints"], ["files list every file of a checkpoint, with download URLs"]),
         ([], ["--api-key is visible to other local users in the process list"]),
     ],
 )
