@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -22,7 +21,7 @@ from ._resources import (
 )
 from ._retry import RetryPolicy
 from ._samplers import SamplersResource
-from ._sansio import check_base_url, check_headers, resolve_proxy
+from ._sansio import check_base_url, check_headers, check_timeout, resolve_proxy
 from ._session import ClientStats, HTTPSession
 
 __all__ = ["DEFAULT_BASE_URL", "LoopsClient"]
@@ -115,7 +114,7 @@ class LoopsClient:
             raise ConfigurationError(
                 f"auth_scheme must be one of {_AUTH_SCHEMES}, got {auth_scheme!r}"
             )
-        _check_timeout(timeout)
+        check_timeout(timeout)
         _check_count("max_connections", max_connections)
         _check_count("max_response_bytes", max_response_bytes)
         if retry is None:
@@ -210,7 +209,7 @@ class LoopsClient:
 
         """
         if timeout is not None:
-            _check_timeout(timeout)
+            check_timeout(timeout)
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
         if retry is not None:
@@ -290,13 +289,6 @@ class LoopsClient:
             f"LoopsClient(base_url={self.base_url!r}, auth_scheme={self._auth_scheme!r}, "
             f"api_key='***', timeout={self._http.timeout!r})"
         )
-
-
-def _check_timeout(timeout: object) -> None:
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
-    if not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
 
 
 def _check_count(option: str, value: object) -> None:

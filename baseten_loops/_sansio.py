@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -324,6 +325,19 @@ RESERVED_HEADERS = frozenset(
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: A header value: visible Latin-1 characters, spaces and tabs; never CR, LF, NUL or others.
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse a ``timeout`` that is not a finite number of seconds > 0 (bools included).
+
+    Raises:
+        ConfigurationError: It is not.
+
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
 
 
 def check_headers(headers: object, option: str) -> dict[str, str]:
