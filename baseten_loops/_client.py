@@ -225,10 +225,10 @@ class LoopsClient:
         copy = object.__new__(LoopsClient)
         copy._auth_scheme = self._auth_scheme
         copy._attach(
-            self._http.with_options(
+            self._http.copy_with(
                 timeout=None if timeout is None else float(timeout),
                 retry=retry,
-                default_headers=headers,
+                more_headers=headers,
                 max_response_bytes=max_response_bytes,
             )
         )

@@ -398,11 +398,11 @@ class SamplersResource(Resource):
         Checked once here, before any request. Without options, ``get`` itself: the cheapest
         call per lookup (``benchmarks/bulk.py`` measures it).
         """
-        if timeout is None and not extra_headers:
+        if timeout is None and extra_headers is None:
             return self.get
         if timeout is not None:
             check_timeout(timeout)
-        headers = check_headers(extra_headers, "extra_headers") if extra_headers else None
+        headers = None if extra_headers is None else check_headers(extra_headers, "extra_headers")
         return functools.partial(self.get, timeout=timeout, extra_headers=headers)
 
 

@@ -1,14 +1,16 @@
 """Where a request is sent and retried: the one place that touches aiohttp.
 
-:class:`HTTPSession` owns (or borrows) an ``aiohttp.ClientSession``, sends a request with the
-client's headers and timeouts, reads the body with a size bound, maps failures to the error
-tree, and retries under the :class:`RetryPolicy` and the client-wide retry budget. It knows
-nothing about resources; the resource layer hands it a method, a path, a query and a body, and
-says whether the request may be repeated.
+:class:`HTTPSession` sends a request with the client's headers and timeouts, reads the body
+with a size bound, maps failures to the error tree, and retries under the
+:class:`RetryPolicy` and the client-wide retry budget. It knows nothing about resources; the
+resource layer hands it a method, a path, a query and a body, and says whether the request may
+be repeated.
 
-Its own sessions are one per event loop: a client may serve several ``asyncio.run`` calls in a
-row, or threads that each run their own loop. Each session is closed when its loop shuts down
-its tasks (as ``asyncio.run`` does), so no socket outlives its loop.
+What a client shares with its ``with_options`` copies lives in a :class:`_Pool`: the
+``aiohttp.ClientSession`` it owns (or borrows), the flow control, the retry budget and the
+counters. Its own sessions are one per event loop: a client may serve several ``asyncio.run``
+calls in a row, or threads that each run their own loop. Each session is closed when its loop
+shuts down its tasks (as ``asyncio.run`` does), so no socket outlives its loop.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class ClientStats:
 
 
 class _Pool:
-    """What a client shares with its :meth:`HTTPSession.with_options` copies.
+    """What a client shares with its ``with_options`` copies (:meth:`HTTPSession.copy_with`).
 
     The aiohttp sessions (one per event loop, or the borrowed one), the flow control, the
     retry budget and the counters. Created by the original client, which alone closes it.
@@ -230,7 +232,7 @@ class HTTPSession:
     """Sends authenticated requests with timeouts, bounded reads and retries. Internal.
 
     The per-client options (timeout, retry policy, headers, body limit) over a pool of
-    connections and shared state (:class:`_Pool`); :meth:`with_options` makes another set of
+    connections and shared state (:class:`_Pool`); :meth:`copy_with` makes another set of
     options over the same pool.
     """
 
@@ -299,17 +301,18 @@ class HTTPSession:
         self._owner = False
         self._closed = False
 
-    def with_options(
+    def copy_with(
         self,
         *,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        max_response_bytes: int | None = None,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+        more_headers: Mapping[str, str] | None,
+        max_response_bytes: int | None,
     ) -> HTTPSession:
-        """Other options over the same pool; ``None`` keeps this one's. Headers are merged.
+        """Other options over the same pool: ``None`` keeps this one's; headers are merged.
 
-        The retry policy's budget must be the pool's (the budget is shared): the caller checks.
+        For ``LoopsClient.with_options``, which validates them. The retry policy's budget must
+        be the pool's (the budget is shared): the caller checks.
         """
         copy = object.__new__(HTTPSession)
         copy._configure(
@@ -318,7 +321,7 @@ class HTTPSession:
             self.base_url,
             self.timeout if timeout is None else timeout,
             self.retry if retry is None else retry,
-            merge_headers(self._headers, default_headers or {}),
+            merge_headers(self._headers, more_headers or {}),
             self._max_response_bytes if max_response_bytes is None else max_response_bytes,
         )
         return copy
@@ -382,7 +385,7 @@ class HTTPSession:
         Raises the :class:`LoopsError` subclass of the last failure.
         """
         headers = self._request_headers
-        if extra_headers:
+        if extra_headers is not None:
             headers = merge_headers(headers or {}, check_headers(extra_headers, "extra_headers"))
         session = self._get_session()
         url = URL(self.base_url + path, encoded=True)

@@ -28,6 +28,7 @@ from baseten_loops._sansio import USER_AGENT, check_headers, merge_headers
 from baseten_loops.testing import FakeLoopsServer, RecordedRequest, Reply
 
 from .conftest import FAST_RETRY
+from .test_hardening import signal_on
 
 KEY = "sk-options-test-key-1234"
 RESERVED = [
@@ -188,6 +189,18 @@ async def test_a_header_injection_is_refused_before_any_request(server: FakeLoop
     async with make_client(server) as client:
         with pytest.raises(ConfigurationError, match="control characters"):
             await client.sessions.create(extra_headers={"X-Tag": "a\r\nAuthorization: x"})
+    assert not server.recorded
+
+
+@pytest.mark.parametrize("headers", [[], "", ()])
+async def test_empty_headers_that_are_not_a_mapping_are_refused_too(
+    server: FakeLoopsServer, headers: Any
+) -> None:
+    async with make_client(server) as client:
+        with pytest.raises(ConfigurationError, match="mapping"):
+            await client.sessions.create(extra_headers=headers)
+        with pytest.raises(ConfigurationError, match="mapping"):
+            await client.samplers.get_many(["abc"], extra_headers=headers)
     assert not server.recorded
 
 
@@ -585,13 +598,7 @@ async def test_closing_the_original_closes_every_copy(server: FakeLoopsServer) -
 async def test_closing_the_original_ends_a_copy_waiting_to_retry(server: FakeLoopsServer) -> None:
     server.add_sampler("abc")
     server.enqueue(Reply(status=503, headers={"Retry-After": "600"}), sampler_id="abc")
-    answered = asyncio.Event()
-    trace = aiohttp.TraceConfig()
-
-    async def on_end(*_: object) -> None:
-        answered.set()
-
-    trace.on_request_end.append(on_end)
+    trace, answered = signal_on("on_request_end")
     retry = RetryPolicy(max_retry_after=600, deadline=None)
     client = make_client(server, retry=retry, trace_configs=[trace])
     copy = client.with_options(timeout=5)
