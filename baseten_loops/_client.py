@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import aiohttp
@@ -22,7 +21,7 @@ from ._resources import (
 )
 from ._retry import RetryPolicy
 from ._samplers import SamplersResource
-from ._sansio import check_base_url, resolve_proxy
+from ._sansio import check_base_url, check_headers, check_timeout, resolve_proxy
 from ._session import ClientStats, HTTPSession
 
 __all__ = ["DEFAULT_BASE_URL", "LoopsClient"]
@@ -72,6 +71,12 @@ class LoopsClient:
             with :class:`ResponseTooLargeError` instead of being buffered.
         trace_configs: ``aiohttp.TraceConfig`` objects for the client's own session, to
             observe every request (see the aiohttp client tracing docs).
+        default_headers: Extra headers sent with every request, over the client's own
+            (``Accept``, ``User-Agent``, which they may replace); names compare ignoring case.
+            ``Authorization`` (the key's), ``Proxy-Authorization``, ``Host``,
+            ``Content-Length`` and ``Transfer-Encoding`` cannot be set, in any case:
+            :class:`ConfigurationError`, as for a name that is not an HTTP token or a value
+            with control characters (CR, LF ...).
 
     """
 
@@ -90,6 +95,7 @@ class LoopsClient:
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
         proxy: str | None = None,
         trust_env: bool = True,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         if api_key is None:
             api_key = os.environ.get("BASETEN_API_KEY")
@@ -108,22 +114,15 @@ class LoopsClient:
             raise ConfigurationError(
                 f"auth_scheme must be one of {_AUTH_SCHEMES}, got {auth_scheme!r}"
             )
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
-        if type(max_connections) is not int or max_connections < 1:
-            raise ConfigurationError(
-                f"max_connections must be an int >= 1, got {max_connections!r}"
-            )
-        if type(max_response_bytes) is not int or max_response_bytes < 1:
-            raise ConfigurationError(
-                f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}"
-            )
+        check_timeout(timeout)
+        _check_count("max_connections", max_connections)
+        _check_count("max_response_bytes", max_response_bytes)
         if retry is None:
             retry = RetryPolicy()
-        elif not isinstance(retry, RetryPolicy):
-            raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
+        _check_retry(retry)
+        headers = (
+            None if default_headers is None else check_headers(default_headers, "default_headers")
+        )
         if flow_control is None:
             flow_control = FlowControl()
         elif not isinstance(flow_control, FlowControl):
@@ -136,7 +135,7 @@ class LoopsClient:
         if type(trust_env) is not bool:
             raise ConfigurationError(f"trust_env must be True or False, got {trust_env!r}")
         proxy_url = resolve_proxy(proxy, trust_env=trust_env, base_url=base_url)
-        self._http = HTTPSession(
+        http = HTTPSession(
             api_key=api_key,
             auth_scheme=auth_scheme,
             base_url=base_url,
@@ -148,8 +147,14 @@ class LoopsClient:
             max_response_bytes=max_response_bytes,
             trace_configs=trace_configs,
             proxy=proxy_url,
+            default_headers=headers,
         )
         self._auth_scheme = auth_scheme
+        self._attach(http)
+
+    def _attach(self, http: HTTPSession) -> None:
+        """Use ``http`` for every call: give each resource group the session."""
+        self._http = http
         #: Samplers: ``get``, ``get_many``, ``iter_many``, ``wait_until_active``, ``list``,
         #: ``create``, ``deactivate``.
         self.samplers = SamplersResource(self._http)
@@ -168,6 +173,66 @@ class LoopsClient:
         self.capabilities = CapabilitiesResource(self._http)
         #: Your accelerator priorities: ``get``, ``update``.
         self.user_config = UserConfigResource(self._http)
+
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        max_response_bytes: int | None = None,
+    ) -> LoopsClient:
+        """A client with other options that shares this one's connections and limits.
+
+        Cheap (no new connection pool): make one per call site, or per call::
+
+            patient = client.with_options(timeout=120, retry=RetryPolicy(max_attempts=8))
+            await patient.samplers.get(sampler_id)
+
+        Shared with this client (and with every other copy): the aiohttp sessions (the
+        connection pool), the :class:`FlowControl` state (a 429 seen by one slows all), the
+        retry budget and the :attr:`stats` counters. Closing a copy only makes that copy
+        refuse calls; the connections stay open until the client that built them is closed,
+        and then every copy refuses calls too. Options left ``None`` keep this client's.
+
+        Args:
+            timeout: Seconds one attempt may take.
+            retry: The :class:`RetryPolicy`. Its ``budget`` must equal this client's (the
+                budget is shared, not per copy): use ``attrs.evolve(client.retry, ...)``.
+            default_headers: Headers merged over this client's default headers (the same
+                rules as ``LoopsClient(default_headers=...)``).
+            max_response_bytes: Largest response body read.
+
+        Raises:
+            ConfigurationError: An option that ``LoopsClient(...)`` would refuse, or a retry
+                budget other than this client's.
+
+        """
+        if timeout is not None:
+            check_timeout(timeout)
+        if max_response_bytes is not None:
+            _check_count("max_response_bytes", max_response_bytes)
+        if retry is not None:
+            _check_retry(retry)
+            if retry.budget != self.retry.budget:
+                raise ConfigurationError(
+                    "with_options(retry=...) cannot change the retry budget: it is shared with "
+                    "the original client; pass attrs.evolve(client.retry, ...) to keep it"
+                )
+        headers = (
+            None if default_headers is None else check_headers(default_headers, "default_headers")
+        )
+        copy = object.__new__(LoopsClient)
+        copy._auth_scheme = self._auth_scheme
+        copy._attach(
+            self._http.copy_with(
+                timeout=None if timeout is None else float(timeout),
+                retry=retry,
+                more_headers=headers,
+                max_response_bytes=max_response_bytes,
+            )
+        )
+        return copy
 
     @property
     def base_url(self) -> str:
@@ -189,8 +254,22 @@ class LoopsClient:
         """Counters so far: requests, retries, retry budget left, throttling and the rate."""
         return self._http.stats
 
+    @property
+    def timeout(self) -> float:
+        """Seconds one attempt may take."""
+        return self._http.timeout
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        """The headers sent with every request except ``Authorization`` (a copy)."""
+        return {k: v for k, v in self._http.headers.items() if k.lower() != "authorization"}
+
     async def close(self) -> None:
-        """Close the client's own HTTP session (a session you passed in stays open)."""
+        """Close the client's own HTTP session (a session you passed in stays open).
+
+        On a copy made by :meth:`with_options`, only the copy stops taking calls: the
+        connections belong to the original client and stay open for it and its other copies.
+        """
         await self._http.close()
 
     async def __aenter__(self) -> LoopsClient:
@@ -210,3 +289,13 @@ class LoopsClient:
             f"LoopsClient(base_url={self.base_url!r}, auth_scheme={self._auth_scheme!r}, "
             f"api_key='***', timeout={self._http.timeout!r})"
         )
+
+
+def _check_count(option: str, value: object) -> None:
+    if type(value) is not int or value < 1:
+        raise ConfigurationError(f"{option} must be an int >= 1, got {value!r}")
+
+
+def _check_retry(retry: object) -> None:
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError(f"retry must be a RetryPolicy, got {type(retry).__name__}")

@@ -6,6 +6,7 @@ Requests go through the session (``_session.py``); bodies become models in ``_co
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Literal, overload
 
@@ -18,9 +19,9 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._models import AvailabilityModel, DeactivatedSampler, Sampler
-from ._resources._base import Resource, call_arguments
+from ._resources._base import ExtraHeaders, Resource, call_arguments
 from ._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_LIST
-from ._sansio import sampler_path
+from ._sansio import check_headers, check_timeout, sampler_path
 from ._waiting import check_wait_arguments, poll_until
 
 __all__ = ["SamplersResource"]
@@ -31,13 +32,20 @@ SamplerIds = Iterable[str] | AsyncIterable[str]
 class SamplersResource(Resource):
     """``client.samplers``: create, list, deactivate, look up (one, many) and await samplers."""
 
-    async def get(self, sampler_id: str, *, timeout: float | None = None) -> Sampler:
+    async def get(
+        self,
+        sampler_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> Sampler:
         """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
 
         Args:
             sampler_id: The sampler's id. Validated before any I/O.
             timeout: Total seconds for this call across all attempts and waits; tightens
                 ``RetryPolicy.deadline`` for this call only.
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
@@ -56,7 +64,8 @@ class SamplersResource(Resource):
         # Parsed without a local for the body: a traceback printed with its frames' locals
         # must not show a body that echoes the key.
         sampler = parse_sampler_response(
-            await self._http.request("GET", path, deadline=deadline), secret=self._http.secrets
+            await self._http.request("GET", path, deadline=deadline, extra_headers=extra_headers),
+            secret=self._http.secrets,
         )
         if sampler.id != sampler_id:
             # Never hand back another sampler than the one asked for (a confused cache or
@@ -69,7 +78,12 @@ class SamplersResource(Resource):
         return sampler
 
     async def iter_many(
-        self, ids: SamplerIds, *, concurrency: int = 16
+        self,
+        ids: SamplerIds,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> AsyncGenerator[tuple[str, Sampler | LoopsError], None]:
         """Look up many samplers, yielding ``(sampler_id, Sampler | LoopsError)`` as each completes.
 
@@ -88,6 +102,14 @@ class SamplersResource(Resource):
             async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
                 async for sampler_id, result in results:
                     ...
+
+        Args:
+            ids: The sampler ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
         """
         _check_concurrency(concurrency)
         # `concurrency` workers each take the next id, look it up, put the result in `ready`
@@ -99,7 +121,7 @@ class SamplersResource(Resource):
         room = asyncio.Event()
         next_id = _id_source(ids)
         bulk = _Bulk()
-        get = self.get
+        get = self._lookup(timeout, extra_headers)
         running = concurrency
         failure: list[Exception] = []
 
@@ -154,16 +176,34 @@ class SamplersResource(Resource):
 
     @overload
     async def get_many(
-        self, ids: Iterable[str], *, concurrency: int = ..., return_exceptions: Literal[False] = ...
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
     ) -> list[Sampler]: ...
 
     @overload
     async def get_many(
-        self, ids: Iterable[str], *, concurrency: int = ..., return_exceptions: Literal[True]
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
     ) -> list[Sampler | LoopsError]: ...
 
     async def get_many(
-        self, ids: Iterable[str], *, concurrency: int = 16, return_exceptions: bool = False
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> list[Sampler] | list[Sampler | LoopsError]:
         """Look up many samplers concurrently; results come back in input order.
 
@@ -178,9 +218,19 @@ class SamplersResource(Resource):
                 ``True``: each slot holds the :class:`Sampler` or the :class:`LoopsError` for
                 that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
                 with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the retry policy's
+                deadline only. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
 
         """
         _check_concurrency(concurrency)
+        get = self._lookup(timeout, extra_headers)
         slots: list[Sampler | LoopsError | None] = []
         positions: dict[str, list[int]] = {}
         for index, sampler_id in enumerate(ids):
@@ -195,7 +245,6 @@ class SamplersResource(Resource):
                 positions.setdefault(sampler_id, []).append(index)
         pending = iter(positions)  # the distinct ids, shared by the workers
         bulk = _Bulk()
-        get = self.get
 
         async def worker() -> None:
             # Results go straight into their slots: no queue, no hand-off per lookup.
@@ -223,6 +272,7 @@ class SamplersResource(Resource):
         timeout: float = 900.0,
         poll_interval: float = 5.0,
         on_status: Callable[[Sampler], object] | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> Sampler:
         """Poll a sampler until it is ``ACTIVE`` and return it.
 
@@ -232,6 +282,7 @@ class SamplersResource(Resource):
             poll_interval: Seconds between lookups (default 5).
             on_status: Called with the sampler each time its status changes (and on the
                 first lookup), e.g. to print progress.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             SamplerFailedError: The status is failed or going away (``DEPLOY_FAILED``,
@@ -245,7 +296,9 @@ class SamplersResource(Resource):
         sampler_path(sampler_id)
         loop = asyncio.get_running_loop()
         return await poll_until(
-            lambda deadline: self.get(sampler_id, timeout=deadline - loop.time()),
+            lambda deadline: self.get(
+                sampler_id, timeout=deadline - loop.time(), extra_headers=extra_headers
+            ),
             what="sampler",
             object_id=sampler_id,
             goal="ACTIVE",
@@ -259,15 +312,26 @@ class SamplersResource(Resource):
             ),
         )
 
-    async def list(self, *, scope: str | None = None, team_id: str | None = None) -> list[Sampler]:
+    async def list(
+        self,
+        *,
+        scope: str | None = None,
+        team_id: str | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Sampler]:
         """List the samplers visible to you, paired and standalone (``GET /v1/loops/samplers``).
 
         Args:
             scope: ``"org"`` to include other users' samplers; by default your own.
             team_id: List a team's samplers (``/v1/teams/{team_id}/loops/samplers``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(SAMPLERS_LIST, team_id=team_id, scope=scope)]
+        return [
+            *await self._call(
+                SAMPLERS_LIST, team_id=team_id, scope=scope, extra_headers=extra_headers
+            )
+        ]
 
     async def create(
         self,
@@ -281,6 +345,7 @@ class SamplersResource(Resource):
         reuse_from_session_id: str | None = None,
         num_replicas: int | None = None,
         team_id: str | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> Sampler:
         """Create a sampler (``POST /v1/loops/samplers``); follow with :meth:`wait_until_active`.
 
@@ -301,11 +366,19 @@ class SamplersResource(Resource):
             reuse_from_session_id: Deprecated: a prior session to reuse a sampler from.
             num_replicas: Replicas (minimum and maximum).
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/samplers``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return await self._call(SAMPLERS_CREATE, team_id=team_id, **call_arguments(locals()))
+        return await self._call(
+            SAMPLERS_CREATE,
+            team_id=team_id,
+            extra_headers=extra_headers,
+            **call_arguments(locals()),
+        )
 
-    async def deactivate(self, sampler_id: str) -> DeactivatedSampler:
+    async def deactivate(
+        self, sampler_id: str, *, extra_headers: ExtraHeaders = None
+    ) -> DeactivatedSampler:
         """Shut a standalone sampler down (``POST /v1/loops/samplers/{sampler_id}/deactivate``).
 
         Raises:
@@ -313,7 +386,24 @@ class SamplersResource(Resource):
                 deactivate the run instead (``runs.deactivate``).
 
         """
-        return await self._call(SAMPLERS_DEACTIVATE, sampler_id=sampler_id)
+        return await self._call(
+            SAMPLERS_DEACTIVATE, sampler_id=sampler_id, extra_headers=extra_headers
+        )
+
+    def _lookup(
+        self, timeout: float | None, extra_headers: ExtraHeaders
+    ) -> Callable[[str], Awaitable[Sampler]]:
+        """What a bulk call's workers call per id: :meth:`get`, with the call's options bound.
+
+        Checked once here, before any request. Without options, ``get`` itself: the cheapest
+        call per lookup (``benchmarks/bulk.py`` measures it).
+        """
+        if timeout is None and extra_headers is None:
+            return self.get
+        if timeout is not None:
+            check_timeout(timeout)
+        headers = None if extra_headers is None else check_headers(extra_headers, "extra_headers")
+        return functools.partial(self.get, timeout=timeout, extra_headers=headers)
 
 
 def _sampler_failure(sampler: Sampler) -> SamplerFailedError | None:

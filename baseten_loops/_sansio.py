@@ -1,9 +1,9 @@
 """Pure request building and response reading: no sockets, no event loop.
 
 Where a request is built (:func:`sampler_path`, :func:`path_segment`, :func:`check_base_url`,
-:func:`build_headers`, :func:`resolve_proxy`; a route's whole request in ``_routes.py``), where an
-HTTP answer becomes an exception (:func:`error_for_response`), and how secrets are kept out of
-text taken from the server (:func:`redact`).
+:func:`build_headers`, :func:`check_headers`, :func:`resolve_proxy`; a route's whole request in
+``_routes.py``), where an HTTP answer becomes an exception (:func:`error_for_response`), and
+how secrets are kept out of text taken from the server (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import json
+import math
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -313,6 +314,80 @@ def build_headers(api_key: str, auth_scheme: str) -> dict[str, str]:
         "Accept": "application/json",
         "User-Agent": USER_AGENT,
     }
+
+
+#: Headers a caller may not set: the credentials (the client's key is the only one sent) and
+#: those that frame the message (aiohttp computes them; a wrong one corrupts the request).
+RESERVED_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "host", "content-length", "transfer-encoding"}
+)
+#: A header name is an RFC 9110 token.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A header value: visible Latin-1 characters, spaces and tabs; never CR, LF, NUL or others.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_timeout(timeout: object) -> None:
+    """Refuse a ``timeout`` that is not a finite number of seconds > 0 (bools included).
+
+    Raises:
+        ConfigurationError: It is not.
+
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
+    if not (timeout > 0 and math.isfinite(timeout)):
+        raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
+
+
+def check_headers(headers: object, option: str) -> dict[str, str]:
+    """Validate extra headers given by the caller and return them as a new ``dict``.
+
+    Names are RFC 9110 tokens, values strings without control characters (no CR or LF: a
+    header cannot smuggle another one in). :data:`RESERVED_HEADERS`, in any case, are refused:
+    nothing may replace the ``Authorization`` the client builds from its key.
+
+    Raises:
+        ConfigurationError: Not a mapping of ``str`` to ``str``, a reserved or malformed name,
+            or a value with control characters. Values are never quoted (one may be a secret).
+
+    """
+    if not isinstance(headers, Mapping):
+        raise ConfigurationError(
+            f"{option} must be a mapping of header names to values, got {type(headers).__name__}"
+        )
+    checked: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ConfigurationError(f"{option}: {name!r:.80} is not a valid header name")
+        if name.lower() in seen:
+            raise ConfigurationError(f"{option} names {name!r} twice (header names ignore case)")
+        seen.add(name.lower())
+        if name.lower() in RESERVED_HEADERS:
+            raise ConfigurationError(
+                f"{option} cannot set {name!r}: the client sets it itself"
+                + (" from its API key" if name.lower() == "authorization" else "")
+            )
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise ConfigurationError(
+                f"{option}: the value of {name!r} must be a str without control characters "
+                "(CR, LF, NUL ...)"
+            )
+        checked[name] = value
+    return checked
+
+
+def merge_headers(base: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with ``extra`` on top, names compared case-insensitively (as HTTP does).
+
+    A plain ``{**base, **extra}`` would keep both ``User-Agent`` and ``user-agent`` and send
+    the header twice.
+    """
+    replaced = {name.lower() for name in extra}
+    merged = {name: value for name, value in base.items() if name.lower() not in replaced}
+    merged.update(extra)
+    return merged
 
 
 def error_for_response(

@@ -1,14 +1,16 @@
 """Where a request is sent and retried: the one place that touches aiohttp.
 
-:class:`HTTPSession` owns (or borrows) an ``aiohttp.ClientSession``, sends a request with the
-client's headers and timeouts, reads the body with a size bound, maps failures to the error
-tree, and retries under the :class:`RetryPolicy` and the client-wide retry budget. It knows
-nothing about resources; the resource layer hands it a method, a path, a query and a body, and
-says whether the request may be repeated.
+:class:`HTTPSession` sends a request with the client's headers and timeouts, reads the body
+with a size bound, maps failures to the error tree, and retries under the
+:class:`RetryPolicy` and the client-wide retry budget. It knows nothing about resources; the
+resource layer hands it a method, a path, a query and a body, and says whether the request may
+be repeated.
 
-Its own sessions are one per event loop: a client may serve several ``asyncio.run`` calls in a
-row, or threads that each run their own loop. Each session is closed when its loop shuts down
-its tasks (as ``asyncio.run`` does), so no socket outlives its loop.
+What a client shares with its ``with_options`` copies lives in a :class:`_Pool`: the
+``aiohttp.ClientSession`` it owns (or borrows), the flow control, the retry budget and the
+counters. Its own sessions are one per event loop: a client may serve several ``asyncio.run``
+calls in a row, or threads that each run their own loop. Each session is closed when its loop
+shuts down its tasks (as ``asyncio.run`` does), so no socket outlives its loop.
 """
 
 from __future__ import annotations
@@ -35,8 +37,15 @@ from ._exceptions import (
     ResponseTooLargeError,
 )
 from ._flow import FlowControl, RateLimiter
-from ._retry import RETRYABLE_STATUSES, RetryPolicy, TokenBucket, backoff_delay
-from ._sansio import Secrets, build_headers, error_for_response, redact
+from ._retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy, TokenBucket, backoff_delay
+from ._sansio import (
+    Secrets,
+    build_headers,
+    check_headers,
+    error_for_response,
+    merge_headers,
+    redact,
+)
 
 __all__ = ["ClientStats", "HTTPSession"]
 
@@ -71,8 +80,161 @@ class ClientStats:
     throttle_wait: float = 0.0
 
 
+class _Pool:
+    """What a client shares with its ``with_options`` copies (:meth:`HTTPSession.copy_with`).
+
+    The aiohttp sessions (one per event loop, or the borrowed one), the flow control, the
+    retry budget and the counters. Created by the original client, which alone closes it.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None,
+        session_headers: dict[str, str] | None,
+        max_connections: int,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None,
+        proxy: URL | None,
+        flow_control: FlowControl,
+        budget: RetryBudget | None,
+    ) -> None:
+        self.session = session  # the borrowed session, or our session of the latest loop
+        self.owns_session = session is None
+        #: The default headers of the sessions we create (``None``: all sent per request).
+        self.session_headers = session_headers
+        # Our own sessions, one per event loop, each with the task that closes it when its loop
+        # shuts down. Guarded by a lock: threads running their own loops share this client.
+        self.sessions: dict[
+            asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]
+        ] = {}
+        self.sessions_lock = threading.Lock()
+        # Retry waits in progress, so that close() can end them at once.
+        self.retry_waiters: set[asyncio.Future[None]] = set()
+        self.max_connections = max_connections
+        self.trace_configs = list(trace_configs) if trace_configs else None
+        # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
+        self.proxy = proxy
+        self.flow_control = flow_control
+        self.flow = RateLimiter(flow_control)
+        self.budget = budget
+        self.bucket = TokenBucket(budget) if budget is not None else None
+        self.closed = False
+        self.requests = 0
+        self.retries = 0
+        self.retries_denied = 0
+
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters."""
+        flow = self.flow
+        return ClientStats(
+            requests=self.requests,
+            retries=self.retries,
+            retries_denied=self.retries_denied,
+            budget_tokens=self.bucket.tokens if self.bucket is not None else None,
+            throttled=flow.throttled,
+            rate_limit=flow.rate(time.monotonic()),  # the clock of asyncio's loop.time()
+            throttle_wait=flow.waited,
+        )
+
+    def get_session(self) -> aiohttp.ClientSession:
+        if not self.owns_session:
+            session = self.session
+            assert session is not None
+            self.check_open(session)
+            # aiohttp binds a session to the loop it was created in; used from another, it
+            # fails deep inside with "attached to a different loop" or hangs. Say so instead.
+            if getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
+                raise LoopsError(
+                    "the aiohttp.ClientSession passed as LoopsClient(session=...) belongs to "
+                    "another event loop; create the session (or let the client create its "
+                    "own) in the loop that uses it"
+                )
+            return session
+        if self.closed:
+            raise ClientClosedError("this LoopsClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        entry = self.sessions.get(loop)
+        if entry is None or entry[0].closed:
+            entry = self._open_session(loop)
+        self.session = entry[0]
+        return entry[0]
+
+    def _open_session(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> tuple[aiohttp.ClientSession, asyncio.Task[None]]:
+        """Create our session for ``loop``, and the task that closes it when the loop ends."""
+        # One host: the total limit is the per-host limit, without per-host bookkeeping.
+        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0)
+        # trust_env stays False: proxies from the environment are resolved by the client
+        # (without reading ~/.netrc, whose Basic credentials would replace our key).
+        # The client's headers become the session's defaults, merged by aiohttp in C per
+        # request; never with a proxy: aiohttp copies a session's default headers into the
+        # request to the proxy, and would send the key to it as Proxy-Authorization.
+        session = aiohttp.ClientSession(
+            connector=connector, headers=self.session_headers, trace_configs=self.trace_configs
+        )
+        # aiohttp silently resends an idempotent request once when a reused keep-alive
+        # connection turns out dead. That retry is invisible to our loop, uncounted and
+        # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
+        # test client does the same). A dead connection then surfaces as a connection
+        # error and our loop retries it, once, within the budget. (A private attribute;
+        # tests/test_session.py checks the server sees exactly the requests we count.)
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        closer = loop.create_task(
+            _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
+        )
+        entry = (session, closer)
+        with self.sessions_lock:
+            # Forget the sessions of loops that have ended (closed with their loop's tasks).
+            for old_loop in [old for old in self.sessions if old.is_closed()]:
+                del self.sessions[old_loop]
+            self.sessions[loop] = entry
+        return entry
+
+    def check_open(self, session: aiohttp.ClientSession) -> None:
+        """Raise :class:`ClientClosedError` if the client or ``session`` was closed."""
+        if session.closed:
+            if self.owns_session:
+                raise ClientClosedError("this LoopsClient was closed while the call was running")
+            raise ClientClosedError(
+                "the aiohttp.ClientSession is closed (the one passed as LoopsClient(session=...))"
+            )
+        if self.closed and self.owns_session:
+            raise ClientClosedError("this LoopsClient was closed while the call was running")
+
+    async def close(self) -> None:
+        """Close the sessions this pool created; a borrowed session is left open.
+
+        The session of the running loop is closed before this returns; those of other loops
+        still running (in other threads) are closed by their own loop, soon after.
+        """
+        self.closed = True
+        if not self.owns_session:
+            return  # calls go on with the borrowed session, which stays open
+        for waiter in list(self.retry_waiters):
+            _wake_threadsafe(waiter)  # the call then raises ClientClosedError
+        self.session = None
+        with self.sessions_lock:
+            sessions, self.sessions = self.sessions, {}
+        current = asyncio.get_running_loop()
+        for loop, (session, closer) in sessions.items():
+            if loop is current:
+                closer.cancel()
+                await session.close()
+                await asyncio.wait([closer])  # let it finish, so no task is left pending
+            elif not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(closer.cancel)  # it closes the session there
+
+
 class HTTPSession:
-    """Sends authenticated requests with timeouts, bounded reads and retries. Internal."""
+    """Sends authenticated requests with timeouts, bounded reads and retries. Internal.
+
+    The per-client options (timeout, retry policy, headers, body limit) over a pool of
+    connections and shared state (:class:`_Pool`); :meth:`copy_with` makes another set of
+    options over the same pool.
+    """
 
     def __init__(
         self,
@@ -88,39 +250,86 @@ class HTTPSession:
         max_response_bytes: int,
         trace_configs: Sequence[aiohttp.TraceConfig] | None,
         proxy: URL | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._secret = api_key
-        # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
-        self._proxy = proxy
+        headers = merge_headers(build_headers(api_key, auth_scheme), default_headers or {})
+        pool = _Pool(
+            session=session,
+            # Our own sessions carry the headers (see _Pool._open_session), unless proxied.
+            session_headers=headers if session is None and proxy is None else None,
+            max_connections=max_connections,
+            trace_configs=trace_configs,
+            proxy=proxy,
+            flow_control=flow_control,
+            budget=retry.budget,
+        )
         #: Everything scrubbed from text that may echo the request: the key, proxy password.
-        self._secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
-        self._headers = build_headers(api_key, auth_scheme)
-        # Sent with each request, unless they are the defaults of the session we create.
-        self._request_headers: dict[str, str] | None = self._headers
+        secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
+        self._configure(pool, secrets, base_url, timeout, retry, headers, max_response_bytes)
+        self._owner = True
+
+    def _configure(
+        self,
+        pool: _Pool,
+        secrets: Secrets,
+        base_url: str,
+        timeout: float,
+        retry: RetryPolicy,
+        headers: dict[str, str],
+        max_response_bytes: int,
+    ) -> None:
+        self._pool = pool
+        self._secrets = secrets
         self.base_url = base_url
         self.timeout = timeout
         self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self.retry = retry
-        self._session = session  # the borrowed session, or our session of the latest loop
-        self._owns_session = session is None
-        # Our own sessions, one per event loop, each with the task that closes it when its loop
-        # shuts down. Guarded by a lock: threads running their own loops share this client.
-        self._sessions: dict[
-            asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, asyncio.Task[None]]
-        ] = {}
-        self._sessions_lock = threading.Lock()
-        # Retry waits in progress, so that close() can end them at once.
-        self._retry_waiters: set[asyncio.Future[None]] = set()
-        self._max_connections = max_connections
+        self._headers = headers
+        # Sent with each request: what the session's own defaults lack (None when nothing).
+        session_headers = pool.session_headers
+        if session_headers is None:
+            self._request_headers: dict[str, str] | None = headers
+        else:
+            missing = {k: v for k, v in headers.items() if session_headers.get(k) != v}
+            self._request_headers = missing or None
         self._max_response_bytes = max_response_bytes
-        self._trace_configs = list(trace_configs) if trace_configs else None
-        self._bucket = TokenBucket(retry.budget) if retry.budget is not None else None
-        self.flow_control = flow_control
-        self._flow = RateLimiter(flow_control)
+        self.flow_control = pool.flow_control
+        # The pool's, at hand for the hot path.
+        self._flow = pool.flow
+        self._bucket = pool.bucket
+        self._proxy = pool.proxy
+        self._owner = False
         self._closed = False
-        self._requests = 0
-        self._retries = 0
-        self._retries_denied = 0
+
+    def copy_with(
+        self,
+        *,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+        more_headers: Mapping[str, str] | None,
+        max_response_bytes: int | None,
+    ) -> HTTPSession:
+        """Other options over the same pool: ``None`` keeps this one's; headers are merged.
+
+        For ``LoopsClient.with_options``, which validates them. The retry policy's budget must
+        be the pool's (the budget is shared): the caller checks.
+        """
+        copy = object.__new__(HTTPSession)
+        copy._configure(
+            self._pool,
+            self._secrets,
+            self.base_url,
+            self.timeout if timeout is None else timeout,
+            self.retry if retry is None else retry,
+            merge_headers(self._headers, more_headers or {}),
+            self._max_response_bytes if max_response_bytes is None else max_response_bytes,
+        )
+        return copy
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers sent with every request (a copy; the key is in it: never show it)."""
+        return dict(self._headers)
 
     @property
     def secrets(self) -> Secrets:
@@ -133,112 +342,27 @@ class HTTPSession:
 
     @property
     def stats(self) -> ClientStats:
-        """A snapshot of the counters."""
-        flow = self._flow
-        return ClientStats(
-            requests=self._requests,
-            retries=self._retries,
-            retries_denied=self._retries_denied,
-            budget_tokens=self._bucket.tokens if self._bucket is not None else None,
-            throttled=flow.throttled,
-            rate_limit=flow.rate(time.monotonic()),  # the clock of asyncio's loop.time()
-            throttle_wait=flow.waited,
-        )
+        """A snapshot of the counters of the pool (shared with the ``with_options`` copies)."""
+        return self._pool.stats()
 
     def _get_session(self) -> aiohttp.ClientSession:
-        if not self._owns_session:
-            session = self._session
-            assert session is not None
-            self._check_open(session)
-            # aiohttp binds a session to the loop it was created in; used from another, it
-            # fails deep inside with "attached to a different loop" or hangs. Say so instead.
-            if getattr(session, "_loop", None) not in (None, asyncio.get_running_loop()):
-                raise LoopsError(
-                    "the aiohttp.ClientSession passed as LoopsClient(session=...) belongs to "
-                    "another event loop; create the session (or let the client create its "
-                    "own) in the loop that uses it"
-                )
-            return session
         if self._closed:
-            raise ClientClosedError("this LoopsClient is closed; create a new one")
-        loop = asyncio.get_running_loop()
-        entry = self._sessions.get(loop)
-        if entry is None or entry[0].closed:
-            entry = self._open_session(loop)
-        self._session = entry[0]
-        return entry[0]
-
-    def _open_session(
-        self, loop: asyncio.AbstractEventLoop
-    ) -> tuple[aiohttp.ClientSession, asyncio.Task[None]]:
-        """Create our session for ``loop``, and the task that closes it when the loop ends."""
-        # One host: the total limit is the per-host limit, without per-host bookkeeping.
-        connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0)
-        # trust_env stays False: proxies from the environment are resolved by the client
-        # (without reading ~/.netrc, whose Basic credentials would replace our key).
-        if self._proxy is None:
-            # Our headers become the session's defaults, merged by aiohttp in C per request.
-            session = aiohttp.ClientSession(
-                connector=connector, headers=self._headers, trace_configs=self._trace_configs
-            )
-            self._request_headers = None
-        else:
-            # Sent with each request instead: aiohttp copies a session's default headers into
-            # the request to the proxy, and would send the key to it as Proxy-Authorization.
-            session = aiohttp.ClientSession(connector=connector, trace_configs=self._trace_configs)
-        # aiohttp silently resends an idempotent request once when a reused keep-alive
-        # connection turns out dead. That retry is invisible to our loop, uncounted and
-        # unbudgeted; turn it off so every request sent is one we count (aiohttp's own
-        # test client does the same). A dead connection then surfaces as a connection
-        # error and our loop retries it, once, within the budget. (A private attribute;
-        # tests/test_session.py checks the server sees exactly the requests we count.)
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
-        closer = loop.create_task(
-            _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
-        )
-        entry = (session, closer)
-        with self._sessions_lock:
-            # Forget the sessions of loops that have ended (closed with their loop's tasks).
-            for old_loop in [old for old in self._sessions if old.is_closed()]:
-                del self._sessions[old_loop]
-            self._sessions[loop] = entry
-        return entry
-
-    def _check_open(self, session: aiohttp.ClientSession) -> None:
-        """Raise :class:`ClientClosedError` if the client or ``session`` was closed."""
-        if session.closed:
-            if self._owns_session:
-                raise ClientClosedError("this LoopsClient was closed while the call was running")
             raise ClientClosedError(
-                "the aiohttp.ClientSession is closed (the one passed as LoopsClient(session=...))"
+                "this LoopsClient (made by with_options) is closed; the client it was made "
+                "from, and its other copies, still work"
             )
-        if self._closed and self._owns_session:
-            raise ClientClosedError("this LoopsClient was closed while the call was running")
+        return self._pool.get_session()
 
     async def close(self) -> None:
-        """Close the sessions this object created; a borrowed session is left open.
+        """Close the pool if this is the original client's; a copy only stops taking calls.
 
         The session of the running loop is closed before this returns; those of other loops
         still running (in other threads) are closed by their own loop, soon after.
         """
-        self._closed = True
-        if not self._owns_session:
-            return  # calls go on with the borrowed session, which stays open
-        for waiter in list(self._retry_waiters):
-            _wake_threadsafe(waiter)  # the call then raises ClientClosedError
-        self._session = None
-        with self._sessions_lock:
-            sessions, self._sessions = self._sessions, {}
-        current = asyncio.get_running_loop()
-        for loop, (session, closer) in sessions.items():
-            if loop is current:
-                closer.cancel()
-                await session.close()
-                await asyncio.wait([closer])  # let it finish, so no task is left pending
-            elif not loop.is_closed():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(closer.cancel)  # it closes the session there
+        if self._owner:
+            await self._pool.close()
+        else:
+            self._closed = True
 
     async def request(
         self,
@@ -249,15 +373,20 @@ class HTTPSession:
         json: Any = None,
         idempotent: bool = True,
         deadline: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> bytes:
         """Send ``method base_url + path`` and return the body of a 2xx answer.
 
         ``path`` is already percent-encoded; ``params`` become the query string and ``json``
         (unless ``None``) the body. Retries under the policy; a request that is not
         ``idempotent`` (a create) is repeated only when the failure proves the server did not
-        act on it. ``deadline`` (event-loop time) tightens the policy's own. Raises the
-        :class:`LoopsError` subclass of the last failure.
+        act on it. ``deadline`` (event-loop time) tightens the policy's own. ``extra_headers``
+        are merged over the client's for this call (validated: see :func:`check_headers`).
+        Raises the :class:`LoopsError` subclass of the last failure.
         """
+        headers = self._request_headers
+        if extra_headers is not None:
+            headers = merge_headers(headers or {}, check_headers(extra_headers, "extra_headers"))
         session = self._get_session()
         url = URL(self.base_url + path, encoded=True)
         if params:
@@ -285,7 +414,7 @@ class HTTPSession:
                         f"{wait:.2f}s for the client's rate limit"
                     )
                 await self._retry_wait(wait)
-            self._check_open(session)  # closed during a wait: say so, not "Session is closed"
+            self._pool.check_open(session)  # closed during a wait: say so, not "Session is closed"
             timeout = self._client_timeout
             cut_by_deadline = False
             if deadline is not None:
@@ -295,14 +424,14 @@ class HTTPSession:
                 if remaining < self.timeout:
                     timeout = aiohttp.ClientTimeout(total=remaining)
                     cut_by_deadline = True
-            self._requests += 1
+            self._pool.requests += 1
             error: LoopsError
             timed_out = False
             not_sent = False
             fatal = False
             try:
                 outcome = await self._attempt(
-                    session, method, url, json, timeout, what, path, attempt
+                    session, method, url, headers, json, timeout, what, path, attempt
                 )
                 if isinstance(outcome, bytes):
                     if self._bucket is not None:
@@ -342,7 +471,7 @@ class HTTPSession:
             if decision is None:
                 raise error
             wait, last_retry_cost = decision
-            self._retries += 1
+            self._pool.retries += 1
             logger.debug(
                 "retrying %s: attempt %d after %s, waiting %.3fs",
                 what,
@@ -398,7 +527,7 @@ class HTTPSession:
             return wait, None
         cost = self._bucket.try_spend(after_timeout=timed_out)
         if cost is None:
-            self._retries_denied += 1
+            self._pool.retries_denied += 1
             logger.debug("not retrying: retry budget empty")
             return None
         return wait, cost
@@ -408,18 +537,20 @@ class HTTPSession:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         timer = loop.call_later(seconds, _wake, waiter)
-        self._retry_waiters.add(waiter)
+        waiters = self._pool.retry_waiters
+        waiters.add(waiter)
         try:
             await waiter
         finally:
             timer.cancel()
-            self._retry_waiters.discard(waiter)
+            waiters.discard(waiter)
 
     async def _attempt(
         self,
         session: aiohttp.ClientSession,
         method: str,
         url: URL,
+        headers: Mapping[str, str] | None,
         json: Any,
         timeout: aiohttp.ClientTimeout,
         what: str,
@@ -435,7 +566,7 @@ class HTTPSession:
         async with session.request(
             method,
             url,
-            headers=self._request_headers,
+            headers=headers,
             json=json,
             timeout=timeout,
             allow_redirects=False,
@@ -461,7 +592,7 @@ class HTTPSession:
         aiohttp's exception is not chained (``__cause__``) because it holds the request's
         headers, key included; its class name and its message, scrubbed of the key, are kept.
         """
-        if self._closed and self._owns_session:
+        if self._pool.closed and self._pool.owns_session:
             return ClientClosedError("this LoopsClient was closed while the call was running")
         detail = redact(str(exc), self._secrets) or "connection lost"
         return APIConnectionError(f"{description}: {type(exc).__name__}: {detail}")

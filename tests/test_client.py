@@ -88,12 +88,12 @@ def test_repr_never_shows_the_key() -> None:
 async def test_session_is_created_lazily_reused_and_closed(server: FakeLoopsServer) -> None:
     server.add_sampler("abc")
     client = LoopsClient(server.api_key, base_url=server.base_url)
-    assert client._http._session is None
+    assert client._http._pool.session is None
     await client.samplers.get("abc")
-    session = client._http._session
+    session = client._http._pool.session
     assert session is not None
     await client.samplers.get("abc")
-    assert client._http._session is session
+    assert client._http._pool.session is session
     await client.close()
     assert session.closed
 
@@ -153,4 +153,4 @@ async def test_closing_leaves_no_resource_warning(server: FakeLoopsServer) -> No
 
 def test_creating_a_client_outside_a_loop_makes_no_session() -> None:
     client = LoopsClient(KEY)
-    assert client._http._session is None
+    assert client._http._pool.session is None

@@ -647,7 +647,7 @@ def test_closing_the_client_closes_the_session_of_a_loop_in_another_thread(
     try:
         fetched = asyncio.run_coroutine_threadsafe(client.samplers.get("abc"), other_loop)
         assert fetched.result(10).id == "abc"
-        session, closer = client._http._sessions[other_loop]
+        session, closer = client._http._pool.sessions[other_loop]
         assert not session.closed
         asyncio.run(client.close())  # from this thread's loop; the other loop closes its own
         asyncio.run_coroutine_threadsafe(asyncio.wait([closer]), other_loop).result(10)

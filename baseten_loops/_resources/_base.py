@@ -10,22 +10,36 @@ from .._exceptions import ResponseValidationError
 from .._routes import Route, build_request
 from .._session import HTTPSession
 
-__all__ = ["Resource", "call_arguments"]
+__all__ = ["ExtraHeaders", "Resource", "call_arguments"]
 
 T = TypeVar("T")
 
+#: The ``extra_headers`` every public resource method takes: headers for that call only,
+#: merged over the client's (``default_headers``, ``User-Agent`` ...), names ignoring case.
+#: They cannot set ``Authorization`` or the other reserved headers: see
+#: :func:`baseten_loops._sansio.check_headers`. ``None`` (the default) adds none.
+ExtraHeaders = Mapping[str, str] | None
+
 
 def call_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A method's arguments (its ``locals()``) for the route, without ``self`` and ``team_id``.
+    """A method's arguments (its ``locals()``) for the route: not ``self``, ``team_id``, headers.
 
     Lets a method with many keyword parameters hand them all to its route without repeating
     each name; the route table decides which are sent and how.
     """
-    return {name: value for name, value in values.items() if name not in ("self", "team_id")}
+    return {name: value for name, value in values.items() if name not in _NOT_ROUTE_ARGUMENTS}
+
+
+_NOT_ROUTE_ARGUMENTS = frozenset({"self", "team_id", "extra_headers"})
 
 
 class Resource:
-    """Base of the resource groups: holds the session, and the one way to call a route."""
+    """Base of the resource groups: holds the session, and the one way to call a route.
+
+    Every public method of every group takes ``extra_headers`` (:data:`ExtraHeaders`):
+    headers sent with that call only, as ``extra_headers=`` does in the openai and anthropic
+    SDKs. ``Authorization`` is never one of them (``ConfigurationError``, in any case).
+    """
 
     def __init__(self, http: HTTPSession) -> None:
         self._http = http
@@ -36,6 +50,7 @@ class Resource:
         *,
         team_id: str | None = None,
         deadline: float | None = None,
+        extra_headers: ExtraHeaders = None,
         **arguments: Any,
     ) -> T:
         """Call ``route`` with ``arguments``: validate and build, send, structure the answer.
@@ -53,6 +68,7 @@ class Resource:
                 json=request.json,
                 idempotent=request.idempotent,
                 deadline=deadline,
+                extra_headers=extra_headers,
             ),
             route.response_key,
             route.response_type,
@@ -62,7 +78,12 @@ class Resource:
         return cast(T, answer)
 
     async def _iter_items(
-        self, route: Route[Any], *, page_size: int | None, **arguments: Any
+        self,
+        route: Route[Any],
+        *,
+        page_size: int | None,
+        extra_headers: ExtraHeaders = None,
+        **arguments: Any,
     ) -> AsyncIterator[Any]:
         """Every item of every page of ``route``, fetched lazily, one page at a time.
 
@@ -76,7 +97,13 @@ class Resource:
         seen: set[object] = {0} if paging.token == "offset" else set()
         token: object = None
         while True:
-            page = await self._call(route, page_size=page_size, page_token=token, **arguments)
+            page = await self._call(
+                route,
+                page_size=page_size,
+                page_token=token,
+                extra_headers=extra_headers,
+                **arguments,
+            )
             for item in getattr(page, paging.items):
                 yield item
             token = page.next_page_token

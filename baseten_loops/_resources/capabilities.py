@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._models import SupportedModel, UseCase
 from .._routes import CAPABILITIES_LIST
-from ._base import Resource, call_arguments
+from ._base import ExtraHeaders, Resource, call_arguments
 
 __all__ = ["CapabilitiesResource"]
 
@@ -18,6 +18,7 @@ class CapabilitiesResource(Resource):
         model: str | None = None,
         use_case: UseCase | str | None = None,
         max_seq_len: int | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> list[SupportedModel]:
         """List the supported models (``GET /v1/loops/capabilities``).
 
@@ -29,6 +30,11 @@ class CapabilitiesResource(Resource):
             use_case: ``"rl"`` (server default: trainer and sampler) or ``"sft"``.
             max_seq_len: The sequence length you mean to train at; models that cannot serve
                 it come back not enabled.
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(CAPABILITIES_LIST, **call_arguments(locals()))]
+        return [
+            *await self._call(
+                CAPABILITIES_LIST, extra_headers=extra_headers, **call_arguments(locals())
+            )
+        ]

@@ -13,7 +13,7 @@ from .._routes import (
     CHECKPOINTS_SOURCE,
     CHECKPOINTS_VALIDATE,
 )
-from ._base import Resource, call_arguments
+from ._base import ExtraHeaders, Resource, call_arguments
 
 __all__ = ["CheckpointsResource"]
 
@@ -27,6 +27,7 @@ class CheckpointsResource(Resource):
         run_id: str | None = None,
         base_model: str | None = None,
         checkpoint_path: str | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> list[Checkpoint]:
         """List checkpoints (``GET /v1/loops/checkpoints``), optionally filtered.
 
@@ -34,11 +35,18 @@ class CheckpointsResource(Resource):
             run_id: Only this run's checkpoints.
             base_model: Only checkpoints of this base model.
             checkpoint_path: Only the checkpoint at this ``bt://`` URI.
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(CHECKPOINTS_LIST, **call_arguments(locals()))]
+        return [
+            *await self._call(
+                CHECKPOINTS_LIST, extra_headers=extra_headers, **call_arguments(locals())
+            )
+        ]
 
-    async def validate(self, checkpoint_path: str, *, run_id: str | None = None) -> None:
+    async def validate(
+        self, checkpoint_path: str, *, run_id: str | None = None, extra_headers: ExtraHeaders = None
+    ) -> None:
         """Check that a sampler checkpoint can be loaded (``POST .../checkpoints/validate``).
 
         Returns ``None`` when it can.
@@ -47,13 +55,19 @@ class CheckpointsResource(Resource):
             checkpoint_path: ``bt://loops:<run_id>/sampler_weights/<name>``.
             run_id: The run whose sampler would load it; the checkpoint must use its LoRA
                 config.
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             BadRequestError: The path is malformed or inaccessible, or the LoRA config does
                 not match ``run_id``'s.
 
         """
-        await self._call(CHECKPOINTS_VALIDATE, checkpoint_path=checkpoint_path, run_id=run_id)
+        await self._call(
+            CHECKPOINTS_VALIDATE,
+            checkpoint_path=checkpoint_path,
+            run_id=run_id,
+            extra_headers=extra_headers,
+        )
 
     async def deploy(
         self,
@@ -62,6 +76,7 @@ class CheckpointsResource(Resource):
         model_name: str,
         instance_type_id: str,
         hf_secret_name: str,
+        extra_headers: ExtraHeaders = None,
     ) -> CheckpointDeployment:
         """Deploy checkpoints as a Baseten model (``POST /v1/loops/checkpoints/deploy``).
 
@@ -85,10 +100,15 @@ class CheckpointsResource(Resource):
             model_name=model_name,
             instance_type_id=instance_type_id,
             hf_secret_name=hf_secret_name,
+            extra_headers=extra_headers,
         )
 
     def iter_files(
-        self, checkpoint_id: str, *, page_size: int | None = None
+        self,
+        checkpoint_id: str,
+        *,
+        page_size: int | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> AsyncIterator[CheckpointFile]:
         """Every file of a checkpoint, with presigned download URLs, page after page.
 
@@ -101,18 +121,28 @@ class CheckpointsResource(Resource):
         Args:
             checkpoint_id: The checkpoint.
             page_size: Files per page (server default 1000).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             ResponseValidationError: The server handed back a page token already followed
                 (the listing would never end).
 
         """
-        return self._iter_items(CHECKPOINTS_FILES, page_size=page_size, checkpoint_id=checkpoint_id)
+        return self._iter_items(
+            CHECKPOINTS_FILES,
+            page_size=page_size,
+            extra_headers=extra_headers,
+            checkpoint_id=checkpoint_id,
+        )
 
-    async def source(self, checkpoint_id: str) -> CheckpointSource:
+    async def source(
+        self, checkpoint_id: str, *, extra_headers: ExtraHeaders = None
+    ) -> CheckpointSource:
         """Where a checkpoint is stored (``GET .../checkpoints/{checkpoint_id}/source``).
 
         Returns a :class:`CheckpointS3Source` or :class:`CheckpointVolumeSource` by the answer's
         ``kind``, or an :class:`UnknownCheckpointSource` for a kind this version does not know.
         """
-        return await self._call(CHECKPOINTS_SOURCE, checkpoint_id=checkpoint_id)
+        return await self._call(
+            CHECKPOINTS_SOURCE, checkpoint_id=checkpoint_id, extra_headers=extra_headers
+        )

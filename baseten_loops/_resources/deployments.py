@@ -25,7 +25,7 @@ from .._routes import (
 )
 from .._sansio import path_segment
 from .._waiting import check_wait_arguments, poll_until
-from ._base import Resource, call_arguments
+from ._base import ExtraHeaders, Resource, call_arguments
 
 __all__ = ["DeploymentsResource"]
 
@@ -33,16 +33,19 @@ __all__ = ["DeploymentsResource"]
 class DeploymentsResource(Resource):
     """``client.deployments``: Loops deployments (a run's trainer and sampler infrastructure)."""
 
-    async def list(self, *, scope: str | None = None) -> list[Deployment]:
+    async def list(
+        self, *, scope: str | None = None, extra_headers: ExtraHeaders = None
+    ) -> list[Deployment]:
         """List deployments (``GET /v1/loops/deployments``).
 
         Args:
             scope: ``"org"`` for every deployment of your organization; by default your own.
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(DEPLOYMENTS_LIST, scope=scope)]
+        return [*await self._call(DEPLOYMENTS_LIST, scope=scope, extra_headers=extra_headers)]
 
-    async def get(self, deployment_id: str) -> Deployment:
+    async def get(self, deployment_id: str, *, extra_headers: ExtraHeaders = None) -> Deployment:
         """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
 
         Raises:
@@ -50,18 +53,28 @@ class DeploymentsResource(Resource):
             NotFoundError: No such deployment.
 
         """
-        return await self._call(DEPLOYMENTS_GET, deployment_id=deployment_id)
+        return await self._call(
+            DEPLOYMENTS_GET, deployment_id=deployment_id, extra_headers=extra_headers
+        )
 
-    async def deactivate(self, deployment_id: str) -> DeactivatedDeployment:
+    async def deactivate(
+        self, deployment_id: str, *, extra_headers: ExtraHeaders = None
+    ) -> DeactivatedDeployment:
         """Shut a deployment down (``POST .../deployments/{deployment_id}/deactivate``).
 
         The spec does not say that deactivating twice is harmless, so this is sent once:
         after an ambiguous failure the error is raised; :meth:`get` tells you where it stands.
         """
-        return await self._call(DEPLOYMENTS_DEACTIVATE, deployment_id=deployment_id)
+        return await self._call(
+            DEPLOYMENTS_DEACTIVATE, deployment_id=deployment_id, extra_headers=extra_headers
+        )
 
     def iter_debug_archive_files(
-        self, deployment_id: str, *, page_size: int | None = None
+        self,
+        deployment_id: str,
+        *,
+        page_size: int | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> AsyncIterator[CheckpointFile]:
         """Every file of a deployment's debug archive, with presigned URLs, page after page.
 
@@ -71,13 +84,17 @@ class DeploymentsResource(Resource):
         Args:
             deployment_id: The deployment.
             page_size: Files per page, 1 to 1000 (server default 1000).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             ResponseValidationError: The server handed back a page token already followed.
 
         """
         return self._iter_items(
-            DEPLOYMENTS_DEBUG_ARCHIVE_FILES, page_size=page_size, deployment_id=deployment_id
+            DEPLOYMENTS_DEBUG_ARCHIVE_FILES,
+            page_size=page_size,
+            extra_headers=extra_headers,
+            deployment_id=deployment_id,
         )
 
     async def metrics(
@@ -88,13 +105,16 @@ class DeploymentsResource(Resource):
         end_epoch_millis: int | None = None,
         step_seconds: int | None = None,
         time_divisor_seconds: int | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> DeploymentMetrics:
         """The trainer's utilization and traffic over a window (``POST .../metrics``).
 
         A read sent as POST, so it is retried like a GET. Keywords left ``None`` are not
         sent (the server picks the window and step).
         """
-        return await self._call(DEPLOYMENTS_METRICS, **call_arguments(locals()))
+        return await self._call(
+            DEPLOYMENTS_METRICS, extra_headers=extra_headers, **call_arguments(locals())
+        )
 
     async def logs(
         self,
@@ -105,6 +125,7 @@ class DeploymentsResource(Resource):
         direction: SortOrder | str | None = None,
         limit: int | None = None,
         min_level: LogLevel | str | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> builtins.list[Log]:
         """The trainer's log lines in a time window (``GET .../deployments/{id}/logs``).
 
@@ -116,9 +137,14 @@ class DeploymentsResource(Resource):
             direction: ``"asc"`` or ``"desc"``.
             limit: At most this many lines, 1 to 1000 (server default 500).
             min_level: Only lines at or above this level (drops lines without a level).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(DEPLOYMENTS_LOGS, **call_arguments(locals()))]
+        return [
+            *await self._call(
+                DEPLOYMENTS_LOGS, extra_headers=extra_headers, **call_arguments(locals())
+            )
+        ]
 
     async def wait_until_running(
         self,
@@ -127,6 +153,7 @@ class DeploymentsResource(Resource):
         timeout: float = 900.0,
         poll_interval: float = 5.0,
         on_status: Callable[[Deployment], object] | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> Deployment:
         """Poll a deployment until it is ``RUNNING`` and return it.
 
@@ -138,6 +165,7 @@ class DeploymentsResource(Resource):
             timeout: Seconds to wait in all (default 900). Every lookup is bounded by it too.
             poll_interval: Seconds between lookups (default 5).
             on_status: Called with the deployment each time its status changes (and first).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             DeploymentFailedError: ``FAILED``, ``STOPPED`` or ``PREEMPTED``; raised at once.
@@ -149,7 +177,10 @@ class DeploymentsResource(Resource):
         path_segment(deployment_id, "deployment_id")
         return await poll_until(
             lambda deadline: self._call(
-                DEPLOYMENTS_GET, deadline=deadline, deployment_id=deployment_id
+                DEPLOYMENTS_GET,
+                deadline=deadline,
+                extra_headers=extra_headers,
+                deployment_id=deployment_id,
             ),
             what="deployment",
             object_id=deployment_id,

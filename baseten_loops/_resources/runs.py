@@ -9,7 +9,7 @@ from .._models import AvailabilityModel, DeactivatedRun, Run
 from .._routes import RUNS_CREATE, RUNS_DEACTIVATE, RUNS_GET, RUNS_LIST, TRAINERS_CREATE
 from .._sansio import path_segment
 from .._waiting import check_wait_arguments, poll_until
-from ._base import Resource, call_arguments
+from ._base import ExtraHeaders, Resource, call_arguments
 
 if TYPE_CHECKING:  # only type checkers read these: no runtime dependency on typing_extensions
     from typing_extensions import Required, Unpack
@@ -73,6 +73,7 @@ class RunsResource(Resource):
         base_model: str | None = None,
         scope: str | None = None,
         team_id: str | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> list[Run]:
         """List the runs visible to you (``GET /v1/loops/runs``).
 
@@ -81,11 +82,22 @@ class RunsResource(Resource):
             base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
             scope: ``"org"`` for every run of your organization; by default your own.
             team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return [*await self._call(RUNS_LIST, team_id=team_id, **call_arguments(locals()))]
+        return [
+            *await self._call(
+                RUNS_LIST, team_id=team_id, extra_headers=extra_headers, **call_arguments(locals())
+            )
+        ]
 
-    async def create(self, *, team_id: str | None = None, **fields: Unpack[RunFields]) -> Run:
+    async def create(
+        self,
+        *,
+        team_id: str | None = None,
+        extra_headers: ExtraHeaders = None,
+        **fields: Unpack[RunFields],
+    ) -> Run:
         """Create a run and its paired sampler (``POST /v1/loops/runs``).
 
         ``session_id`` and ``base_model`` are required; the other :class:`RunFields` are
@@ -102,11 +114,12 @@ class RunsResource(Resource):
         Args:
             team_id: Create the run in this team (``/v1/teams/{team_id}/loops/runs``).
             **fields: The run's settings (:class:`RunFields`).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return await self._call(RUNS_CREATE, team_id=team_id, **fields)
+        return await self._call(RUNS_CREATE, team_id=team_id, extra_headers=extra_headers, **fields)
 
-    async def get(self, run_id: str) -> Run:
+    async def get(self, run_id: str, *, extra_headers: ExtraHeaders = None) -> Run:
         """Fetch one run (``GET /v1/loops/runs/{run_id}``).
 
         Raises:
@@ -115,15 +128,17 @@ class RunsResource(Resource):
             NotFoundError: No such run.
 
         """
-        return await self._call(RUNS_GET, run_id=run_id)
+        return await self._call(RUNS_GET, run_id=run_id, extra_headers=extra_headers)
 
-    async def deactivate(self, run_id: str) -> DeactivatedRun:
+    async def deactivate(
+        self, run_id: str, *, extra_headers: ExtraHeaders = None
+    ) -> DeactivatedRun:
         """Shut a run down with its paired sampler (``POST /v1/loops/runs/{run_id}/deactivate``).
 
         Succeeds for a run that is already inactive, so it is safely retried. Checkpoints
         stay readable. Use :meth:`wait_until_inactive` to wait for the teardown.
         """
-        return await self._call(RUNS_DEACTIVATE, run_id=run_id)
+        return await self._call(RUNS_DEACTIVATE, run_id=run_id, extra_headers=extra_headers)
 
     async def wait_until_inactive(
         self,
@@ -132,6 +147,7 @@ class RunsResource(Resource):
         timeout: float = 900.0,
         poll_interval: float = 5.0,
         on_status: Callable[[Run], object] | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> Run:
         """Poll a run until it is ``INACTIVE`` (after :meth:`deactivate`) and return it.
 
@@ -143,6 +159,7 @@ class RunsResource(Resource):
             timeout: Seconds to wait in all (default 900). Every lookup is bounded by it too.
             poll_interval: Seconds between lookups (default 5).
             on_status: Called with the run each time its status changes (and first).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             WaitTimeoutError: Time ran out first (``resource_id``, ``last_seen``).
@@ -152,7 +169,9 @@ class RunsResource(Resource):
         check_wait_arguments(timeout, poll_interval)
         path_segment(run_id, "run_id")
         return await poll_until(
-            lambda deadline: self._call(RUNS_GET, deadline=deadline, run_id=run_id),
+            lambda deadline: self._call(
+                RUNS_GET, deadline=deadline, extra_headers=extra_headers, run_id=run_id
+            ),
             what="run",
             object_id=run_id,
             goal="INACTIVE",
@@ -167,7 +186,13 @@ class RunsResource(Resource):
 class TrainersResource(Resource):
     """``client.trainers``: trainer-only runs, without a sampler."""
 
-    async def create(self, *, team_id: str | None = None, **fields: Unpack[TrainerFields]) -> Run:
+    async def create(
+        self,
+        *,
+        team_id: str | None = None,
+        extra_headers: ExtraHeaders = None,
+        **fields: Unpack[TrainerFields],
+    ) -> Run:
         """Create a trainer-only run (``POST /v1/loops/trainers``) and return the run.
 
         To sample from it, create a sampler with ``samplers.create(run_id=run.id, ...)``; read
@@ -178,6 +203,9 @@ class TrainersResource(Resource):
         Args:
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/trainers``).
             **fields: The trainer's settings (:class:`TrainerFields`).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        return await self._call(TRAINERS_CREATE, team_id=team_id, **fields)
+        return await self._call(
+            TRAINERS_CREATE, team_id=team_id, extra_headers=extra_headers, **fields
+        )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from .._models import UserConfig
 from .._routes import UNSET, USER_CONFIG_GET, USER_CONFIG_UPDATE, Unset
-from ._base import Resource
+from ._base import ExtraHeaders, Resource
 
 __all__ = ["UserConfigResource"]
 
@@ -16,18 +16,19 @@ Priority = Sequence[str] | None | Unset
 class UserConfigResource(Resource):
     """``client.user_config``: read and change your Loops accelerator priorities."""
 
-    async def get(self) -> UserConfig:
+    async def get(self, *, extra_headers: ExtraHeaders = None) -> UserConfig:
         """Your Loops user config (``GET /v1/loops/user_config``).
 
         A priority of ``None`` means "inherit the organization's allowlist".
         """
-        return await self._call(USER_CONFIG_GET)
+        return await self._call(USER_CONFIG_GET, extra_headers=extra_headers)
 
     async def update(
         self,
         *,
         trainer_accelerator_priority: Priority = UNSET,
         sampler_accelerator_priority: Priority = UNSET,
+        extra_headers: ExtraHeaders = None,
     ) -> UserConfig:
         """Change your accelerator priorities (``PATCH /v1/loops/user_config``).
 
@@ -44,6 +45,7 @@ class UserConfigResource(Resource):
             USER_CONFIG_UPDATE,
             trainer_accelerator_priority=_as_list(trainer_accelerator_priority),
             sampler_accelerator_priority=_as_list(sampler_accelerator_priority),
+            extra_headers=extra_headers,
         )
 
 
