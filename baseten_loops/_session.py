@@ -607,6 +607,10 @@ class HTTPSession:
         """
         limit = self._max_response_bytes
         length = response.content_length
+        if length is not None and length <= limit and "Content-Encoding" not in response.headers:
+            # The common case, in one read: not compressed, so the decoded body is the
+            # Content-Length it announced, and aiohttp reads no byte past that.
+            return await response.read()
         # A Content-Length over the limit is refused unread (compressed or not).
         if length is None or length <= limit:
             body = await _read_up_to(response, limit)
