@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import attrs
@@ -462,14 +462,14 @@ class HTTPSession:
                 not_sent = isinstance(exc, aiohttp.ClientConnectorError)
             logger.debug("%s failed (attempt %d): %s", what, attempt, type(error).__name__)
             if fatal:
-                raise error
+                _raise_alone(error)
             if not idempotent and not (not_sent or _server_did_not_act(error)):
-                raise error
+                _raise_alone(error)
             decision = self._retry_decision(
                 error, attempt, throttled_attempts, timed_out, deadline, loop.time()
             )
             if decision is None:
-                raise error
+                _raise_alone(error)
             wait, last_retry_cost = decision
             self._pool.retries += 1
             logger.debug(
@@ -664,6 +664,21 @@ async def _read_up_to(response: aiohttp.ClientResponse, limit: int) -> bytes:
         if size > limit:
             break
     return b"".join(chunks)
+
+
+def _raise_alone(error: LoopsError) -> NoReturn:
+    """Raise ``error`` with no ``__context__``.
+
+    On Python 3.10 an exception that aiohttp handled while parsing a malformed answer (its
+    ``HttpProcessingError``, which quotes the raw bytes, an echoed key included) is still "being
+    handled" when the retry loop raises, and would become the error's ``__context__``; 3.11+
+    does not do this. Clearing it here keeps the guarantee that no object reachable from a
+    raised error holds the key, on every supported version.
+    """
+    try:
+        raise error
+    finally:
+        error.__context__ = None
 
 
 def _is_throttle(error: APIStatusError) -> bool:
