@@ -32,6 +32,8 @@ from typing import Any
 
 import attrs
 
+from ._retry import _positive, _positive_or_none
+
 __all__ = ["FlowControl", "RateLimiter"]
 
 logger = logging.getLogger("baseten_loops")
@@ -47,20 +49,10 @@ _THROTTLE_SHARE = 0.1
 _SLOT_TOLERANCE = 0.002
 
 
-def _positive_or_none(_: object, attribute: Any, value: object) -> None:
-    if value is not None and not (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and value > 0
-        and math.isfinite(value)
-    ):
-        raise ValueError(f"{attribute.name} must be a finite number > 0 or None, got {value!r}")
-
-
-def _positive(_: object, attribute: Any, value: object) -> None:
-    if value is None:
-        raise ValueError(f"{attribute.name} must be a finite number > 0, got None")
-    _positive_or_none(_, attribute, value)
+def _not_bool(_: object, attribute: Any, value: object) -> None:
+    # A rate is a number, and a bool is not one (the shared checks alone would take True as 1).
+    if isinstance(value, bool):
+        raise ValueError(f"{attribute.name} must be a number, got {value!r}")
 
 
 @attrs.frozen
@@ -83,9 +75,9 @@ class FlowControl:
 
     """
 
-    max_rate: float | None = attrs.field(default=None, validator=_positive_or_none)
+    max_rate: float | None = attrs.field(default=None, validator=[_not_bool, _positive_or_none])
     adaptive: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
-    min_rate: float = attrs.field(default=0.5, validator=_positive)
+    min_rate: float = attrs.field(default=0.5, validator=[_not_bool, _positive])
     beta: float = attrs.field(
         default=0.7, validator=[attrs.validators.gt(0.0), attrs.validators.lt(1.0)]
     )
