@@ -137,6 +137,7 @@ from ._resources import (
     DeploymentsResource,
     RunFields,
     RunsResource,
+    SamplersResource,
     SessionsResource,
     TrainerFields,
     TrainersResource,
@@ -144,7 +145,6 @@ from ._resources import (
 )
 from ._retry import RetryBudget, RetryPolicy
 from ._routes import UNSET
-from ._samplers import SamplersResource
 from ._session import ClientStats
 from ._sync import SyncIterator, SyncLoopsClient, SyncResource, SyncSamplersResource
 from ._version import __version__

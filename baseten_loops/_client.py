@@ -15,12 +15,12 @@ from ._resources import (
     CheckpointsResource,
     DeploymentsResource,
     RunsResource,
+    SamplersResource,
     SessionsResource,
     TrainersResource,
     UserConfigResource,
 )
 from ._retry import RetryPolicy
-from ._samplers import SamplersResource
 from ._sansio import check_base_url, check_headers, check_timeout, resolve_proxy
 from ._session import ClientStats, HTTPSession
 

@@ -8,8 +8,8 @@ Two converters come from one recipe: a fast one (no detailed validation) structu
 body; only when it fails is the body structured again by the detailed one, whose errors name
 every failing field path. Valid bodies, the common case, never pay for error bookkeeping.
 
-:func:`parse_sampler_response` is the hand-tuned path of sampler lookups (bulk calls make
-thousands); :func:`parse_response` reads the answer of any route in ``_routes.py``.
+:func:`parse_response` reads the answer of any route in ``_routes.py``, sampler lookups (bulk
+calls make thousands) included.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ from ._models import (
 )
 from ._sansio import redact
 
-__all__ = ["parse_datetime", "parse_response", "parse_sampler_response", "structure_sampler"]
+__all__ = ["parse_datetime", "parse_response", "structure"]
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
 # fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here). ASCII digits only:
@@ -404,8 +404,6 @@ def _objects_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]
 
 _FAST = _make_converter(detailed=False)
 _DETAILED = _make_converter(detailed=True)
-_structure_fast = _FAST.get_structure_hook(Sampler)
-_structure_detailed = _DETAILED.get_structure_hook(Sampler)
 
 
 def _describe(exc: BaseException, path: str) -> tuple[str, ...]:
@@ -468,31 +466,6 @@ def structure(
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 
-def structure_sampler(data: Any, *, path: str = "sampler", secret: tuple[str, ...] = ()) -> Sampler:
-    """Structure one sampler object (already decoded JSON) into a :class:`Sampler`.
-
-    Raises :class:`ResponseValidationError` naming each failing field as ``path.field``, with
-    each of ``secret`` (the client's key) blanked out of the values it quotes.
-    """
-    if type(data) is not dict:
-        error = _fail((f"{path}: expected an object, got {_type_name(data)}",))
-        del data  # out of this frame's locals, which capture_locals would print
-        raise error
-    try:
-        return _structure_fast(data, Sampler)  # type: ignore[no-any-return]
-    except Exception:
-        pass  # structure it again, slowly, to say exactly what is wrong
-    problems: tuple[str, ...] = ()
-    try:
-        _structure_detailed(data, Sampler)
-    except Exception as exc:
-        problems = _describe(exc, path)
-    if problems:
-        del data  # out of this frame's locals, which capture_locals would print
-        raise _fail(problems, secret=secret)
-    raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
-
-
 def _decode_object(body: bytes, *, what: str) -> dict[str, Any] | ResponseValidationError:
     """The body's JSON object, or the error saying why it is not one (returned, not raised).
 
@@ -518,35 +491,6 @@ def _decode_object(body: bytes, *, what: str) -> dict[str, Any] | ResponseValida
     return data
 
 
-def parse_sampler_response(body: bytes, *, secret: tuple[str, ...] = ()) -> Sampler:
-    """Parse the body of ``GET /v1/loops/samplers/{id}`` (``{"sampler": {...}}``).
-
-    Raises :class:`ResponseValidationError` for a body that is not UTF-8 JSON (or is nested too
-    deeply to decode), is not an object, or does not match the schema; the message names the
-    failing field path, with each of ``secret`` (pass ``HTTPSession.secrets``) blanked out.
-    """
-    result = _parse_sampler_body(body, secret)
-    # The error is raised from this frame, and a traceback printed with capture_locals shows
-    # its locals: keep the body (which a server may have stuffed with an echoed key) out.
-    del body
-    if isinstance(result, ResponseValidationError):
-        raise result
-    return result
-
-
-def _parse_sampler_body(body: bytes, secret: tuple[str, ...]) -> Sampler | ResponseValidationError:
-    """What :func:`parse_sampler_response` returns, or the error it raises (returned)."""
-    data = _decode_object(body, what="sampler")
-    if isinstance(data, ResponseValidationError):
-        return data
-    if "sampler" not in data:
-        return _fail(("sampler: required field missing",))
-    try:
-        return structure_sampler(data["sampler"], secret=secret)
-    except ResponseValidationError as exc:
-        return exc.with_traceback(None)
-
-
 def parse_response(
     body: bytes, key: str, type_: Any, *, what: str = "", secret: tuple[str, ...] = ()
 ) -> Any:
@@ -560,7 +504,9 @@ def parse_response(
     """
     what = what or key or getattr(type_, "__name__", "")
     result = _parse_body(body, key, type_, what, secret)
-    del body  # see parse_sampler_response
+    # The error is raised from this frame, and a traceback printed with capture_locals shows
+    # its locals: keep the body (which a server may have stuffed with an echoed key) out.
+    del body
     if isinstance(result, ResponseValidationError):
         raise result
     return result

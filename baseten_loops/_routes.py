@@ -110,12 +110,24 @@ class Route(Generic[T]):
     team_capable: bool = False
     paging: Paging | None = None
 
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        """The names of the ids in the path, in order."""
+    #: The names of the ids in the path, in order (read from ``path``).
+    path_params: tuple[str, ...] = attrs.field(init=False)
+
+    @path_params.default
+    def _path_params(self) -> tuple[str, ...]:
         return tuple(
             name for _, name, _, _ in string.Formatter().parse(self.path) if name is not None
         )
+
+    def split_path(self) -> tuple[str, str]:
+        """The whole path before and after the one id of a lookup route (``samplers.get``).
+
+        A lookup by id then costs one concatenation per id: ``head + segment + tail``.
+        """
+        if len(self.path_params) != 1:
+            raise TypeError(f"{self.name} has {len(self.path_params)} path ids, not one")
+        head, _, tail = self.path.partition("{" + self.path_params[0] + "}")
+        return LOOPS_PREFIX + head, tail
 
 
 @attrs.frozen

@@ -1,6 +1,6 @@
 """Pure request building and response reading: no sockets, no event loop.
 
-Where a request is built (:func:`sampler_path`, :func:`path_segment`, :func:`check_base_url`,
+Where a request is built (:func:`path_segment`, :func:`check_base_url`,
 :func:`build_headers`, :func:`check_headers`, :func:`resolve_proxy`; a route's whole request in
 ``_routes.py``), where an HTTP answer becomes an exception (:func:`error_for_response`), and
 how secrets are kept out of text taken from the server (:func:`redact`).
@@ -42,7 +42,6 @@ from ._exceptions import (
 from ._retry import parse_retry_after
 from ._version import __version__
 
-SAMPLERS_PATH = "/v1/loops/samplers/"
 USER_AGENT = f"baseten_loops/{__version__} (+aio-baseten-loops)"
 #: Longest sampler id accepted. Real ids are short hashids; this only stops absurd input.
 MAX_SAMPLER_ID_LENGTH = 256
@@ -64,23 +63,15 @@ _ERROR_CLASSES: dict[int, type[APIStatusError]] = {
 }
 
 
-def sampler_path(sampler_id: object) -> str:
-    r"""The path of one sampler, with the id as exactly one percent-encoded segment.
-
-    Raises :class:`SamplerIdTypeError` for a non-``str`` id and :class:`InvalidSamplerIdError`
-    for an id that is empty or blank, is ``.`` or ``..``, contains ``/``, ``\`` or a control
-    character (CR/LF included), or is longer than 256 characters. Any other character
-    (``?``, ``#``, ``%``, spaces, unicode) is percent-encoded, so it can never change the path.
-    """
-    return SAMPLERS_PATH + path_segment(sampler_id, "sampler_id")
-
-
 def path_segment(value: object, parameter: str) -> str:
     r"""Validate an id and encode it as exactly one path segment.
 
-    The rules of :func:`sampler_path` hold for every id in a path. A ``sampler_id`` fails with
-    :class:`SamplerIdTypeError` / :class:`InvalidSamplerIdError`; any other id with
-    :class:`IdTypeError` / :class:`InvalidIdError`, whose message names ``parameter``.
+    Refused: an id that is not a ``str`` (:class:`IdTypeError`), and one that is empty or
+    blank, is ``.`` or ``..``, contains ``/``, ``\`` or a control character (CR/LF included), or
+    is longer than 256 characters (:class:`InvalidIdError`); the message names ``parameter``. A
+    ``sampler_id`` fails with the subclasses :class:`SamplerIdTypeError` /
+    :class:`InvalidSamplerIdError`. Any other character (``?``, ``#``, ``%``, spaces, unicode)
+    is percent-encoded, so it can never change the path.
     """
     if type(value) is not str:
         if isinstance(value, str):  # a str subclass: use its plain value

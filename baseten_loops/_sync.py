@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from ._client import LoopsClient
 from ._exceptions import ConfigurationError, LoopsError
-from ._samplers import SamplersResource
+from ._resources import SamplersResource
 
 __all__ = ["SyncIterator", "SyncLoopsClient", "SyncResource", "SyncSamplersResource"]
 

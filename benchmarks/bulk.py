@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import aiohttp
 
 from baseten_loops import LoopsClient, Sampler
-from baseten_loops._convert import parse_sampler_response
+from baseten_loops._convert import parse_response
 
 API_KEY = "bench-key"
 SERVER_SCRIPT = """
@@ -85,7 +85,7 @@ def make_modes(base_url: str) -> dict[str, Mode]:
                     ):
                         response.raise_for_status()
                         if models:  # the floor for a typed client: plus our JSON -> Sampler
-                            return parse_sampler_response(await response.read())
+                            return parse_response(await response.read(), "sampler", Sampler)
                         return await response.json()
 
                 return len(await asyncio.gather(*(one(i) for i in ids)))

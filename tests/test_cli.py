@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from baseten_loops import ClientStats, cli
+from baseten_loops.cli import _escape, _progress, _render
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 KEY = "sk-cli-SECRET-0042"
@@ -312,7 +313,7 @@ def test_age_is_short_and_human(seconds: int, shown: str) -> None:
     from datetime import datetime, timedelta, timezone
 
     now = datetime(2026, 11, 26, tzinfo=timezone.utc)
-    assert cli._age(now - timedelta(seconds=seconds), now) == shown
+    assert _render._age(now - timedelta(seconds=seconds), now) == shown
 
 
 def test_errors_print_above_the_progress_bar(
@@ -430,7 +431,7 @@ def test_error_lines_show_hostile_messages_request_ids_and_ids_escaped(
     ],
 )
 def test_shown_escapes_control_characters_and_truncates(text: str, shown: str) -> None:
-    assert cli._shown(text, limit=80) == shown
+    assert _escape._shown(text, limit=80) == shown
 
 
 # -- a refused key is fatal ------------------------------------------------------------------
@@ -754,7 +755,9 @@ def test_progress_line_says_when_the_client_is_throttled(
 
 def test_progress_summary_shows_the_pacing_rate() -> None:
     quiet = ClientStats(requests=10, retries=0, retries_denied=0, budget_tokens=500)
-    assert "throttled" not in cli._progress_summary(done=10, errors=0, elapsed=1.0, stats=quiet)
+    assert "throttled" not in _progress._progress_summary(
+        done=10, errors=0, elapsed=1.0, stats=quiet
+    )
     paced = attrs.evolve(quiet, throttled=3, rate_limit=42.4)
-    summary = cli._progress_summary(done=10, errors=0, elapsed=1.0, stats=paced)
+    summary = _progress._progress_summary(done=10, errors=0, elapsed=1.0, stats=paced)
     assert summary.endswith("throttled x3, pacing at 42/s")

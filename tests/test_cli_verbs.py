@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from baseten_loops import cli
+from baseten_loops.cli import _render, _verbs
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 from .test_cli import HOSTILE_MODEL, assert_inert, fake, run
@@ -378,7 +379,7 @@ def test_deployments_logs_table_shows_times_levels_and_messages(
     ],
 )
 def test_times_are_epoch_millis_or_iso_8601(text: str, millis: int) -> None:
-    assert cli._epoch_millis(text) == millis
+    assert _verbs._epoch_millis(text) == millis
 
 
 def test_a_bad_time_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -393,7 +394,7 @@ def test_a_bad_time_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None
     [("1795766400123000000", "2026-11-27T08:00:00.123Z"), ("2026-11-27 08:00", "2026-11-27 08:00")],
 )
 def test_log_times_are_shown_as_iso_utc(stamp: str, shown: str) -> None:
-    assert cli._log_time(stamp) == shown
+    assert _render._log_time(stamp) == shown
 
 
 @pytest.mark.parametrize(
@@ -407,7 +408,7 @@ def test_log_times_are_shown_as_iso_utc(stamp: str, shown: str) -> None:
     ],
 )
 def test_sizes_are_short_and_human(size: int, shown: str) -> None:
-    assert cli._size(size) == shown
+    assert _render._size(size) == shown
 
 
 # -- empty lists, failures, the key ----------------------------------------------------------

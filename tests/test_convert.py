@@ -17,8 +17,14 @@ from baseten_loops import (
     SamplerStatus,
     User,
 )
-from baseten_loops._convert import parse_datetime, parse_sampler_response, structure_sampler
+from baseten_loops._convert import parse_datetime, parse_response, structure
 from baseten_loops.testing import sampler_payload
+
+
+def parse_sampler_response(raw: bytes) -> Sampler:
+    """What ``samplers.get`` does with a 2xx body."""
+    return parse_response(raw, "sampler", Sampler)  # type: ignore[no-any-return]
+
 
 REQUIRED = ("id", "base_url", "base_model", "created_at", "model_id", "deployment_id", "status")
 
@@ -249,7 +255,7 @@ def test_users_structure_field_for_field() -> None:
 
 
 def test_structure_sampler_accepts_a_decoded_object() -> None:
-    sampler = structure_sampler(sampler_payload("xyz"))
+    sampler = structure(sampler_payload("xyz"), Sampler, path="sampler")
     assert sampler.id == "xyz"
 
 

@@ -36,7 +36,7 @@ from baseten_loops import (
     RetryPolicy,
     Sampler,
 )
-from baseten_loops._convert import parse_sampler_response
+from baseten_loops._convert import parse_response
 from baseten_loops._retry import parse_retry_after
 from baseten_loops._sansio import Secrets, error_for_response, redact, resolve_proxy
 from baseten_loops.testing import FakeLoopsServer, Reply, sampler_payload
@@ -114,7 +114,7 @@ DEEP = b'{"sampler": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
 def test_deeply_nested_json_is_a_validation_error() -> None:
     with pytest.raises(ResponseValidationError, match="nested too deeply"):
-        parse_sampler_response(DEEP)
+        parse_response(DEEP, "sampler", Sampler)
 
 
 def test_deeply_nested_error_body_has_no_server_message() -> None:
@@ -484,7 +484,7 @@ def test_retry_after_date_in_other_digits_is_refused() -> None:
 )
 def test_created_at_in_other_digits_is_a_validation_error(created_at: str) -> None:
     with pytest.raises(ResponseValidationError, match=r"sampler\.created_at"):
-        parse_sampler_response(sampler_body(created_at=created_at))
+        parse_response(sampler_body(created_at=created_at), "sampler", Sampler)
 
 
 # -- 8. proxies ------------------------------------------------------------------------------
@@ -674,14 +674,16 @@ ECHOING_2XX_BODY = sampler_body(created_at=f"echo {KEY}", base_url=["Bearer", KE
 
 def test_validation_errors_blank_a_key_echoed_into_a_field() -> None:
     with pytest.raises(ResponseValidationError) as info:
-        parse_sampler_response(ECHOING_2XX_BODY, secret=Secrets((KEY,)))
+        parse_response(ECHOING_2XX_BODY, "sampler", Sampler, secret=Secrets((KEY,)))
     assert any(line.startswith("sampler.created_at: 'echo ***'") for line in info.value.errors)
     assert_key_unreachable(info.value)
 
 
 def test_a_non_object_sampler_echoing_the_key_is_refused_without_it() -> None:
     with pytest.raises(ResponseValidationError, match="expected an object, got str") as info:
-        parse_sampler_response(json.dumps({"sampler": KEY}).encode(), secret=Secrets((KEY,)))
+        parse_response(
+            json.dumps({"sampler": KEY}).encode(), "sampler", Sampler, secret=Secrets((KEY,))
+        )
     assert info.value.__context__ is None
     assert KEY not in str(info.value)
 

@@ -8,7 +8,7 @@ from baseten_loops import (
     RetryPolicy,
     Sampler,
 )
-from baseten_loops._convert import structure_sampler
+from baseten_loops._convert import structure
 from baseten_loops.testing import FakeLoopsServer, Faults, Reply
 
 
@@ -41,7 +41,7 @@ async def test_chaos_soak_returns_every_sampler_exactly() -> None:
     )
     async with FakeLoopsServer(faults=faults) as server:
         ids = server.add_samplers(3000, seed=7)
-        expected = {i: structure_sampler(server.payload(i)) for i in ids}
+        expected = {i: structure(server.payload(i), Sampler, path="sampler") for i in ids}
         policy = RetryPolicy(max_attempts=6, initial_backoff=0.05, max_backoff=1.0)
         async with LoopsClient(
             server.api_key, base_url=server.base_url, retry=policy, timeout=0.5

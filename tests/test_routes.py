@@ -15,7 +15,7 @@ from baseten_loops import (
     SamplerIdTypeError,
 )
 from baseten_loops._routes import LOOPS_PREFIX, ROUTES, TEAM_PREFIX, UNSET, Route, build_request
-from baseten_loops._sansio import sampler_path
+from baseten_loops._sansio import path_segment
 
 from .spec_payloads import operations, properties_of, request_schema, response_schema, schemas
 
@@ -193,7 +193,7 @@ def test_every_path_id_is_validated_like_sampler_ids(
     with pytest.raises(InvalidIdError) as info:
         build_request(route, {parameter: bad})
     with pytest.raises(InvalidSamplerIdError) as sampler_info:
-        sampler_path(bad)
+        path_segment(bad, "sampler_id")
     # Same rule, same words; only the name differs.
     assert str(info.value).replace(parameter, "sampler id") == str(sampler_info.value)
     assert isinstance(info.value, ValueError)
@@ -221,7 +221,7 @@ def test_non_sampler_id_errors_are_not_sampler_errors() -> None:
 
 def test_samplers_get_route_builds_the_path_samplers_get_uses() -> None:
     request = build_request(ROUTES["samplers.get"], {"sampler_id": "a b"})
-    assert request.path == sampler_path("a b")
+    assert request.path == "/v1/loops/samplers/a%20b"
 
 
 def test_an_argument_the_route_does_not_take_is_a_bug() -> None:

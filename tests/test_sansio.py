@@ -22,10 +22,15 @@ from baseten_loops._sansio import (
     build_headers,
     check_base_url,
     error_for_response,
-    sampler_path,
+    path_segment,
 )
 
 PREFIX = "/v1/loops/samplers/"
+
+
+def sampler_path(sampler_id: object) -> str:
+    """The path ``samplers.get`` asks for (the id validated and encoded by path_segment)."""
+    return PREFIX + path_segment(sampler_id, "sampler_id")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from .capabilities import CapabilitiesResource
 from .checkpoints import CheckpointsResource
 from .deployments import DeploymentsResource
 from .runs import RunFields, RunsResource, TrainerFields, TrainersResource
+from .samplers import SamplersResource
 from .sessions import SessionsResource
 from .user_config import UserConfigResource
 
@@ -20,6 +21,7 @@ __all__ = [
     "Resource",
     "RunFields",
     "RunsResource",
+    "SamplersResource",
     "SessionsResource",
     "TrainerFields",
     "TrainersResource",

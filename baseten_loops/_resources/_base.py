@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar, cast
 
+from .._bulk import Fetch
 from .._convert import parse_response
 from .._exceptions import ResponseValidationError
 from .._routes import Route, build_request
+from .._sansio import check_headers, check_timeout, path_segment, redact
 from .._session import HTTPSession
 
 __all__ = ["ExtraHeaders", "Resource", "call_arguments"]
@@ -43,6 +46,7 @@ class Resource:
 
     def __init__(self, http: HTTPSession) -> None:
         self._http = http
+        self._plain_fetchers: dict[str, Fetch[Any]] = {}
 
     async def _call(
         self,
@@ -76,6 +80,69 @@ class Resource:
             secret=self._http.secrets,
         )
         return cast(T, answer)
+
+    async def _get_by_id(
+        self,
+        route: Route[T],
+        object_id: str,
+        *,
+        timeout: float | None,
+        extra_headers: ExtraHeaders,
+    ) -> T:
+        """Look one object up by its id on ``route`` (``samplers.get``, ...): see :meth:`_fetcher`.
+
+        ``timeout`` is the whole call's, across its retries. The id is validated before any I/O.
+        """
+        segment = path_segment(object_id, route.path_params[0])
+        return await self._fetcher(route, timeout=timeout, extra_headers=extra_headers)(
+            object_id, segment
+        )
+
+    def _fetcher(
+        self, route: Route[T], *, timeout: float | None, extra_headers: ExtraHeaders
+    ) -> Fetch[T]:
+        """One lookup by id on ``route``, with the call's options checked (now) and bound.
+
+        What comes back takes an id and its path segment (already validated) and fetches the
+        object. The bulk calls (``_bulk.py``) call it once per id, so it does per id only what
+        must be done per id: one concatenation for the path, the request, the parse. It refuses
+        an answer about another object than the one asked for: a confused cache or proxy must
+        never mix results up between ids.
+        """
+        plain = timeout is None and extra_headers is None
+        if plain:  # the common case, made once per route (a single get must stay cheap)
+            cached = self._plain_fetchers.get(route.name)
+            if cached is not None:
+                return cast(Fetch[T], cached)
+        if timeout is not None:
+            check_timeout(timeout)
+        headers = None if extra_headers is None else check_headers(extra_headers, "extra_headers")
+        head, tail = route.split_path()
+        request = self._http.request
+        secrets = self._http.secrets
+        key, type_ = route.response_key, route.response_type
+
+        async def fetch(object_id: str, segment: str) -> T:
+            deadline = None
+            if timeout is not None:
+                deadline = asyncio.get_running_loop().time() + timeout
+            # Parsed without a local for the body: a traceback printed with its frames'
+            # locals must not show a body that echoes the key.
+            found = parse_response(
+                await request(
+                    "GET", head + segment + tail, deadline=deadline, extra_headers=headers
+                ),
+                key,
+                type_,
+                secret=secrets,
+            )
+            if found.id != object_id:
+                raise _not_the_one_asked_for(key, object_id, found.id, secrets)
+            return cast(T, found)
+
+        if plain:
+            self._plain_fetchers[route.name] = fetch
+        return fetch
 
     async def _iter_items(
         self,
@@ -116,3 +183,14 @@ class Resource:
                     errors=(f"next_page_token: {token!r} repeats an earlier token",),
                 )
             seen.add(token)
+
+
+def _not_the_one_asked_for(
+    key: str, asked: str, answered: str, secrets: tuple[str, ...]
+) -> ResponseValidationError:
+    answered = redact(repr(answered), secrets)
+    return ResponseValidationError(
+        f"invalid {key} response: {key}.id: asked for {asked!r}, the server answered with "
+        f"{answered}",
+        errors=(f"{key}.id: expected {asked!r}, got {answered}",),
+    )

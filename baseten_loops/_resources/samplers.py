@@ -1,32 +1,21 @@
-"""The samplers resource: the API's paths and shapes, single and bulk lookups, and waiting.
-
-Requests go through the session (``_session.py``); bodies become models in ``_convert.py``.
-"""
+"""``client.samplers``: create, list, deactivate, look up (one, many) and await samplers."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Coroutine, Iterable
-from typing import Any, Literal, overload
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import Literal, overload
 
-from ._convert import parse_sampler_response
-from ._exceptions import (
-    AuthenticationError,
-    LoopsError,
-    ResponseValidationError,
-    SamplerFailedError,
-    WaitTimeoutError,
-)
-from ._models import AvailabilityModel, DeactivatedSampler, Sampler
-from ._resources._base import ExtraHeaders, Resource, call_arguments
-from ._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_LIST
-from ._sansio import check_headers, check_timeout, sampler_path
-from ._waiting import check_wait_arguments, poll_until
+from .. import _bulk
+from .._exceptions import LoopsError, SamplerFailedError, WaitTimeoutError
+from .._models import AvailabilityModel, DeactivatedSampler, Sampler
+from .._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_GET, SAMPLERS_LIST
+from .._sansio import path_segment
+from .._waiting import check_wait_arguments, poll_until
+from ._base import ExtraHeaders, Resource, call_arguments
 
 __all__ = ["SamplersResource"]
-
-SamplerIds = Iterable[str] | AsyncIterable[str]
 
 
 class SamplersResource(Resource):
@@ -57,29 +46,13 @@ class SamplersResource(Resource):
             ResponseValidationError: A 2xx body that is not a valid sampler.
 
         """
-        path = sampler_path(sampler_id)
-        deadline = None
-        if timeout is not None:
-            deadline = asyncio.get_running_loop().time() + timeout
-        # Parsed without a local for the body: a traceback printed with its frames' locals
-        # must not show a body that echoes the key.
-        sampler = parse_sampler_response(
-            await self._http.request("GET", path, deadline=deadline, extra_headers=extra_headers),
-            secret=self._http.secrets,
+        return await self._get_by_id(
+            SAMPLERS_GET, sampler_id, timeout=timeout, extra_headers=extra_headers
         )
-        if sampler.id != sampler_id:
-            # Never hand back another sampler than the one asked for (a confused cache or
-            # proxy): in bulk lookups that would silently mix results up between ids.
-            raise ResponseValidationError(
-                f"invalid sampler response: sampler.id: asked for {sampler_id!r}, "
-                f"the server answered with {sampler.id!r}",
-                errors=(f"sampler.id: expected {sampler_id!r}, got {sampler.id!r}",),
-            )
-        return sampler
 
     async def iter_many(
         self,
-        ids: SamplerIds,
+        ids: _bulk.Ids,
         *,
         concurrency: int = 16,
         timeout: float | None = None,
@@ -111,68 +84,15 @@ class SamplersResource(Resource):
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        _check_concurrency(concurrency)
-        # `concurrency` workers each take the next id, look it up, put the result in `ready`
-        # and take another. The consumer takes everything ready at once, so it is woken once
-        # per batch rather than once per result; `ready` never holds more than `concurrency`
-        # results (workers wait for room), which bounds memory.
-        ready: list[tuple[str, Sampler | LoopsError]] = []
-        wake_consumer = asyncio.Event()
-        room = asyncio.Event()
-        next_id = _id_source(ids)
-        bulk = _Bulk()
-        get = self._lookup(timeout, extra_headers)
-        running = concurrency
-        failure: list[Exception] = []
-
-        async def worker() -> None:
-            nonlocal running
-            try:
-                while True:
-                    try:
-                        sampler_id = await next_id()
-                    except StopAsyncIteration:
-                        break
-                    # Inlined rather than a shared coroutine: one frame less per lookup
-                    # is about 2% of its CPU (benchmarks/bulk.py).
-                    result: Sampler | LoopsError | None = bulk.rejected
-                    if result is None:
-                        try:
-                            result = await get(sampler_id)
-                        except LoopsError as exc:
-                            result = bulk.failed(exc)
-                    while len(ready) >= concurrency:
-                        room.clear()
-                        await room.wait()
-                    ready.append((sampler_id, result))
-                    wake_consumer.set()
-            except Exception as exc:  # a bug, or the ids iterable failed: surface it
-                failure.append(exc)
-            finally:
-                running -= 1
-                wake_consumer.set()
-
-        loop = asyncio.get_running_loop()
-        workers = [loop.create_task(worker()) for _ in range(concurrency)]
-        try:
-            while True:
-                if failure:
-                    raise failure[0]
-                if ready:
-                    batch = ready.copy()
-                    ready.clear()
-                    room.set()
-                    for item in batch:
-                        yield item
-                elif not running:
-                    return
-                else:
-                    wake_consumer.clear()
-                    await wake_consumer.wait()
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        lookups = _bulk.iter_many(
+            self._fetcher(SAMPLERS_GET, timeout=timeout, extra_headers=extra_headers),
+            ids,
+            parameter="sampler_id",
+            concurrency=concurrency,
+        )
+        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
+            async for item in lookups:
+                yield item
 
     @overload
     async def get_many(
@@ -229,39 +149,14 @@ class SamplersResource(Resource):
                 ``extra_headers``; before any request.
 
         """
-        _check_concurrency(concurrency)
-        get = self._lookup(timeout, extra_headers)  # options checked before any I/O
-        bulk = _Bulk()
-        slots: list[Sampler | LoopsError | None] = []
-        positions: dict[str, list[int]] = {}
-        for index, sampler_id in enumerate(ids):
-            slots.append(None)
-            try:
-                sampler_path(sampler_id)
-            except LoopsError as exc:
-                if not return_exceptions:
-                    raise  # refuse bad input before any request is made
-                slots[index] = exc
-            else:
-                positions.setdefault(sampler_id, []).append(index)
-        pending = iter(positions)  # the distinct ids, shared by the workers
-
-        async def worker() -> None:
-            # Results go straight into their slots: no queue, no hand-off per lookup.
-            for sampler_id in pending:
-                result: Sampler | LoopsError | None = bulk.rejected
-                if result is None:  # inlined, as in iter_many
-                    try:
-                        result = await get(sampler_id)
-                    except LoopsError as exc:
-                        if not return_exceptions:
-                            raise  # _run_workers cancels the lookups still in flight
-                        result = bulk.failed(exc)
-                for index in positions[sampler_id]:
-                    slots[index] = result
-
-        await _run_workers(worker, min(concurrency, len(positions)))
-        return slots  # type: ignore[return-value]  # every slot is filled by now
+        results = await _bulk.get_many(
+            self._fetcher(SAMPLERS_GET, timeout=timeout, extra_headers=extra_headers),
+            ids,
+            parameter="sampler_id",
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+        )
+        return results
 
     async def wait_until_active(
         self,
@@ -291,7 +186,7 @@ class SamplersResource(Resource):
 
         """
         check_wait_arguments(timeout, poll_interval)
-        sampler_path(sampler_id)
+        path_segment(sampler_id, "sampler_id")
         loop = asyncio.get_running_loop()
         return await poll_until(
             lambda deadline: self.get(
@@ -388,21 +283,6 @@ class SamplersResource(Resource):
             SAMPLERS_DEACTIVATE, sampler_id=sampler_id, extra_headers=extra_headers
         )
 
-    def _lookup(
-        self, timeout: float | None, extra_headers: ExtraHeaders
-    ) -> Callable[[str], Awaitable[Sampler]]:
-        """What a bulk call's workers call per id: :meth:`get`, with the call's options bound.
-
-        Checked once here, before any request. Without options, ``get`` itself: the cheapest
-        call per lookup (``benchmarks/bulk.py`` measures it).
-        """
-        if timeout is None and extra_headers is None:
-            return self.get
-        if timeout is not None:
-            check_timeout(timeout)
-        headers = None if extra_headers is None else check_headers(extra_headers, "extra_headers")
-        return functools.partial(self.get, timeout=timeout, extra_headers=headers)
-
 
 def _sampler_failure(sampler: Sampler) -> SamplerFailedError | None:
     if not sampler.status.is_failed:
@@ -411,67 +291,3 @@ def _sampler_failure(sampler: Sampler) -> SamplerFailedError | None:
         f"sampler {sampler.id!r} is {sampler.status.name}; it will not become ACTIVE",
         sampler=sampler,
     )
-
-
-async def _run_workers(worker: Callable[[], Coroutine[Any, Any, None]], count: int) -> None:
-    """Run ``count`` copies of ``worker``; if one fails (or we are cancelled), stop them all."""
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(worker()) for _ in range(count)]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
-
-
-def _check_concurrency(concurrency: int) -> None:
-    if type(concurrency) is not int or concurrency < 1:
-        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
-
-
-class _Bulk:
-    """What the lookups of one bulk call share: a key the server refused ends them all.
-
-    A 401 means no lookup of this client can succeed, so once one is met the remaining ids get
-    that same error without a request each (10,000 ids with a wrong key send one request per
-    worker in flight, not 10,000).
-    """
-
-    __slots__ = ("rejected",)
-
-    def __init__(self) -> None:
-        self.rejected: AuthenticationError | None = None
-
-    def failed(self, error: LoopsError) -> LoopsError:
-        """Note a lookup's error (a 401 ends the call for every id left) and return it."""
-        if isinstance(error, AuthenticationError):
-            self.rejected = error
-        return error
-
-
-def _id_source(ids: SamplerIds) -> Callable[[], Awaitable[str]]:
-    """One awaitable "next id" for sync and async iterables; raises StopAsyncIteration.
-
-    Safe to share between workers: an async iterator is advanced under a lock, since an async
-    generator refuses a second ``__anext__`` while one is pending.
-    """
-    if isinstance(ids, AsyncIterable):
-        iterator_ = aiter(ids)
-        lock = asyncio.Lock()
-
-        async def next_async_id() -> str:
-            async with lock:
-                return await anext(iterator_)
-
-        return next_async_id
-    iterator = iter(ids)
-
-    async def next_id() -> str:
-        try:
-            return next(iterator)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-    return next_id
