@@ -249,9 +249,10 @@ def scrub(text: str, secrets: tuple[str, ...], *, limit: int = QUOTE_CHARS) -> s
     starts before the cut; the slower fragment pass then runs on the short text only. The cost
     depends on ``limit`` and the secrets, not on how long the server's text is.
     """
-    longest = max(map(len, secrets), default=0)
-    text = _redact_forms(text[: limit + _FORM_CHARS * longest], secrets)
-    if len(text) > limit:
+    window = limit + _FORM_CHARS * max(map(len, secrets), default=0)
+    cut = len(text) > window
+    text = _redact_forms(text[:window], secrets)
+    if cut or len(text) > limit:
         text = text[: max(0, limit - len(_CUT_MARK))] + _CUT_MARK
     return _blank_fragments(text, secrets)
 

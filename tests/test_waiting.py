@@ -8,7 +8,13 @@ from collections.abc import Awaitable, Callable, Iterator
 import attrs
 import pytest
 
-from baseten_loops import APIConnectionError, LoopsError, WaitTimeoutError
+from baseten_loops import (
+    APIConnectionError,
+    APITimeoutError,
+    LoopsError,
+    RateLimitError,
+    WaitTimeoutError,
+)
 from baseten_loops._waiting import poll_until
 
 
@@ -94,3 +100,61 @@ async def test_a_wait_whose_time_is_already_spent_times_out_without_sleeping() -
             poll_interval=10.0,
             on_status=None,
         )
+
+
+async def test_a_throttled_lookup_is_no_answer_yet_and_the_wait_goes_on() -> None:
+    throttled = RateLimitError("429", status_code=429, retry_after=0.0)
+    assert (await poll([Thing(Status("WAIT")), throttled, Thing(Status("DONE"))])).status.name == (
+        "DONE"
+    )
+
+
+async def test_a_lookup_that_ran_out_of_time_is_no_answer_yet() -> None:
+    assert (await poll([APITimeoutError("slow"), Thing(Status("DONE"))])).status.name == "DONE"
+
+
+async def test_a_wait_throttled_to_the_end_is_a_timeout_caused_by_the_last_error() -> None:
+    raised: list[Exception] = []
+
+    async def always_throttled(deadline: float) -> Thing:
+        raised.append(RateLimitError("429", status_code=429, retry_after=None))
+        raise raised[-1]
+
+    with pytest.raises(WaitTimeoutError, match=r"\(no status seen\)$") as info:
+        await poll_until(
+            always_throttled,
+            what="thing",
+            object_id="t1",
+            goal="DONE",
+            reached=lambda thing: True,
+            failure=lambda thing: None,
+            timeout=0.2,
+            poll_interval=0.01,
+            on_status=None,
+        )
+    assert len(raised) > 2
+    assert info.value.__cause__ is raised[-1]
+
+
+async def test_a_retry_after_past_the_deadline_ends_the_lookups() -> None:
+    # The server asks to come back after the deadline: no lookup is made before then.
+    calls = 0
+
+    async def come_back_later(deadline: float) -> Thing:
+        nonlocal calls
+        calls += 1
+        raise RateLimitError("429", status_code=429, retry_after=60.0)
+
+    with pytest.raises(WaitTimeoutError):
+        await poll_until(
+            come_back_later,
+            what="thing",
+            object_id="t1",
+            goal="DONE",
+            reached=lambda thing: True,
+            failure=lambda thing: None,
+            timeout=0.1,
+            poll_interval=0.01,
+            on_status=None,
+        )
+    assert calls == 1
