@@ -38,18 +38,28 @@ def fetcher(results: Iterator[Thing | Exception]) -> Callable[[float], Awaitable
     return fetch
 
 
-async def poll(results: list[Thing | Exception], *, timeout: float = 5.0) -> Thing:
+async def poll_with(
+    fetch: Callable[[float], Awaitable[Thing]],
+    *,
+    timeout: float = 5.0,
+    poll_interval: float = 0.001,
+) -> Thing:
+    """Wait for "t1" to be DONE (BROKEN fails the wait), fetching it with ``fetch``."""
     return await poll_until(
-        fetcher(iter(results)),
+        fetch,
         what="thing",
         object_id="t1",
         goal="DONE",
         reached=lambda thing: thing.status.name == "DONE",
         failure=lambda thing: LoopsError("broken") if thing.status.name == "BROKEN" else None,
         timeout=timeout,
-        poll_interval=0.001,
+        poll_interval=poll_interval,
         on_status=None,
     )
+
+
+async def poll(results: list[Thing | Exception], *, timeout: float = 5.0) -> Thing:
+    return await poll_with(fetcher(iter(results)), timeout=timeout)
 
 
 async def test_a_connection_error_before_the_deadline_is_raised_as_is() -> None:
@@ -65,17 +75,7 @@ async def test_a_connection_error_at_the_deadline_becomes_a_timeout() -> None:
         raise APIConnectionError("timed out")
 
     with pytest.raises(WaitTimeoutError, match=r"\(no status seen\)$") as info:
-        await poll_until(
-            slow_then_fail,
-            what="thing",
-            object_id="t1",
-            goal="DONE",
-            reached=lambda thing: True,
-            failure=lambda thing: None,
-            timeout=0.01,
-            poll_interval=0.001,
-            on_status=None,
-        )
+        await poll_with(slow_then_fail, timeout=0.01)
     assert info.value.resource_id == "t1"
     assert info.value.last_seen is None
     assert isinstance(info.value.__cause__, APIConnectionError)
@@ -89,17 +89,7 @@ async def test_the_failure_error_is_raised_at_once() -> None:
 async def test_a_wait_whose_time_is_already_spent_times_out_without_sleeping() -> None:
     # poll_interval > timeout: the first non-final answer ends the wait.
     with pytest.raises(WaitTimeoutError, match=r"\(last status WAIT\)$"):
-        await poll_until(
-            fetcher(iter([Thing(Status("WAIT"))])),
-            what="thing",
-            object_id="t1",
-            goal="DONE",
-            reached=lambda thing: False,
-            failure=lambda thing: None,
-            timeout=0.001,
-            poll_interval=10.0,
-            on_status=None,
-        )
+        await poll_with(fetcher(iter([Thing(Status("WAIT"))])), timeout=0.001, poll_interval=10.0)
 
 
 async def test_a_throttled_lookup_is_no_answer_yet_and_the_wait_goes_on() -> None:
@@ -121,17 +111,7 @@ async def test_a_wait_throttled_to_the_end_is_a_timeout_caused_by_the_last_error
         raise raised[-1]
 
     with pytest.raises(WaitTimeoutError, match=r"\(no status seen\)$") as info:
-        await poll_until(
-            always_throttled,
-            what="thing",
-            object_id="t1",
-            goal="DONE",
-            reached=lambda thing: True,
-            failure=lambda thing: None,
-            timeout=0.2,
-            poll_interval=0.01,
-            on_status=None,
-        )
+        await poll_with(always_throttled, timeout=0.2, poll_interval=0.01)
     assert len(raised) > 2
     assert info.value.__cause__ is raised[-1]
 
@@ -146,15 +126,5 @@ async def test_a_retry_after_past_the_deadline_ends_the_lookups() -> None:
         raise RateLimitError("429", status_code=429, retry_after=60.0)
 
     with pytest.raises(WaitTimeoutError):
-        await poll_until(
-            come_back_later,
-            what="thing",
-            object_id="t1",
-            goal="DONE",
-            reached=lambda thing: True,
-            failure=lambda thing: None,
-            timeout=0.1,
-            poll_interval=0.01,
-            on_status=None,
-        )
+        await poll_with(come_back_later, timeout=0.1, poll_interval=0.01)
     assert calls == 1
