@@ -113,9 +113,7 @@ def main() -> None:
         decode = best_of(rounds, lambda raw=raw: json.loads(raw))
         parse = best_of(
             rounds,
-            lambda raw=raw, key=key, type_=type_: parse_response(
-                raw, key, type_, secret=(KEY,)
-            ),
+            lambda raw=raw, key=key, type_=type_: parse_response(raw, key, type_, secret=(KEY,)),
         )
         try:
             parse_response(raw, key, type_, secret=(KEY,))
