@@ -175,6 +175,9 @@ class InstanceType(_Model):
 class Sampler:
     """A Loops sampler: a base model served at ``base_url`` (``LoopsSamplerV1``).
 
+    The fields with defaults are the ones an answer may leave out; they follow the required
+    ones, so build a ``Sampler`` with keywords.
+
     Attributes:
         id: The sampler's id.
         base_url: Where the sampler serves inference.
@@ -190,8 +193,6 @@ class Sampler:
         node_count: How many nodes serve it (``1`` when the API leaves it out, the spec's
             default).
 
-    The fields with defaults are the ones the API may leave out; they follow the required ones,
-    so build a ``Sampler`` with keywords.
     """
 
     id: str
