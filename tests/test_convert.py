@@ -33,7 +33,7 @@ def parse_sampler_response(raw: bytes) -> Sampler:
     return parse_response(raw, "sampler", Sampler)  # type: ignore[no-any-return]
 
 
-REQUIRED = ("id", "base_url", "base_model", "created_at", "model_id", "deployment_id", "status")
+REQUIRED = ("id", "base_url", "base_model", "created_at", "status")
 
 
 def body(payload: Any) -> bytes:
@@ -93,11 +93,12 @@ def test_serverless_sampler_has_null_model_and_deployment() -> None:
     assert sampler.deployment_id is None
 
 
-def test_absent_live_fields_are_none_and_unknown_fields_are_ignored() -> None:
+def test_absent_optional_fields_get_their_defaults_and_unknown_fields_are_ignored() -> None:
     payload = {k: v for k, v in sampler_payload("abc123").items() if k in REQUIRED}
     payload["brand_new_field"] = {"nested": [1, 2]}
     sampler = parse_sampler_response(body({"sampler": payload, "also_new": True}))
-    assert (sampler.user, sampler.instance_type, sampler.node_count) == (None, None, None)
+    assert (sampler.model_id, sampler.deployment_id) == (None, None)
+    assert (sampler.user, sampler.instance_type, sampler.node_count) == (None, None, 1)
 
 
 @pytest.mark.parametrize("status", list(DeploymentStatus))
@@ -206,6 +207,8 @@ def test_naive_or_malformed_datetimes_are_errors(text: str, complaint: str) -> N
         ({"instance_type": {"gpu_count": "1"}}, "sampler.instance_type.gpu_count", "got str"),
         ({"node_count": True}, "sampler.node_count", "expected an integer, got bool"),
         ({"node_count": 1.0}, "sampler.node_count", "expected an integer, got float"),
+        # Absent means the spec's default (1); null is not an integer (the spec does not allow it).
+        ({"node_count": None}, "sampler.node_count", "expected an integer, got null"),
     ],
 )
 def test_wrong_types_are_not_coerced(overrides: dict[str, Any], path: str, complaint: str) -> None:
@@ -282,6 +285,8 @@ statuses = st.one_of(
 optional_live_fields = st.fixed_dictionaries(
     {},
     optional={
+        "model_id": st.none() | text,
+        "deployment_id": st.none() | text,
         "user": st.one_of(st.none(), st.fixed_dictionaries({"email": st.none() | text})),
         "instance_type": st.none()
         | st.fixed_dictionaries(
@@ -314,8 +319,6 @@ def sampler_objects(draw: st.DrawFn) -> tuple[dict[str, Any], datetime]:
         "base_url": draw(text),
         "base_model": draw(text),
         "created_at": stamp,
-        "model_id": draw(st.none() | text),
-        "deployment_id": draw(st.none() | text),
         "status": {"name": draw(statuses)},
         **draw(optional_live_fields),
     }
@@ -336,14 +339,14 @@ def test_every_schema_valid_payload_structures_field_for_field(
     assert sampler.base_model == payload["base_model"]
     assert sampler.created_at == created
     assert sampler.created_at.utcoffset() == created.utcoffset()
-    assert sampler.model_id == payload["model_id"]
-    assert sampler.deployment_id == payload["deployment_id"]
+    assert sampler.model_id == payload.get("model_id")
+    assert sampler.deployment_id == payload.get("deployment_id")
     assert sampler.status.name == payload["status"]["name"]
     user = payload.get("user")
     assert sampler.user == (None if user is None else User(**user))
     instance = payload.get("instance_type")
     assert sampler.instance_type == (None if instance is None else InstanceType(**instance))
-    assert sampler.node_count == payload.get("node_count")
+    assert sampler.node_count == payload.get("node_count", 1)
 
 
 @given(sampler_objects(), st.sampled_from(REQUIRED))
