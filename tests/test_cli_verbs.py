@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -441,9 +442,10 @@ def test_a_missing_object_is_one_error_line_and_exit_1(
 ) -> None:
     code, out, err = run(capsys, "runs", "get", "nope", "--format", output)
     assert (code, out) == (1, "")
-    assert err == (
-        f"error: nope: 404 Not Found for GET {fake.base_url}/v1/loops/runs/nope: "
-        "Run nope not found\n"
+    assert re.fullmatch(
+        re.escape(f"error: nope: 404 Not Found for GET {fake.base_url}/v1/loops/runs/nope: ")
+        + r"Run nope not found \[request id req_[0-9a-f]{12}\]\n",
+        err,
     )
 
 
