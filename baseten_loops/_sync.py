@@ -59,6 +59,8 @@ class _LoopThread:
         self.generation = 0
         #: The parent's loop, after a fork: kept, never run or closed (see below).
         self._parents_loop: asyncio.AbstractEventLoop | None = None
+        #: The async iterators :class:`SyncIterator` opened on this loop, to close at the end.
+        self.open_iterators: weakref.WeakSet[AsyncIterator[Any]] = weakref.WeakSet()
         _LOOP_THREADS.add(self)
 
     @property
@@ -96,20 +98,30 @@ class _LoopThread:
             tasks.append(task)
 
         def cancel() -> None:
-            # Callbacks run in order: `start` has run by now, it was scheduled before this.
-            tasks[0].cancel()
+            # Callbacks run in order: if `start` was scheduled at all, it has run by now.
+            if tasks:
+                tasks[0].cancel()
+            else:
+                finished.set()
 
-        with self._lock:
-            # Scheduled under the lock that `stop` takes to mark the loop closed, so a call is
-            # either refused here or started before `stop` cancels what runs: never lost.
-            loop = self._running_loop()
-            loop.call_soon_threadsafe(start)
+        loop: asyncio.AbstractEventLoop | None = None
         try:
+            with self._lock:
+                # Scheduled under the lock that `shut_down` takes to mark the loop closed, so a
+                # call is either refused here or started before the loop cancels what runs.
+                loop = self._running_loop()
+                loop.call_soon_threadsafe(start)
             _wait(finished)
         except BaseException:
-            with contextlib.suppress(RuntimeError):  # closed meanwhile: the task is done
-                loop.call_soon_threadsafe(cancel)
-            _wait(finished)
+            # Interrupted (or refused): cancel the call, if it was started, and wait for its
+            # cleanup. A closed loop has already cancelled and finished it.
+            if loop is not None:
+                try:
+                    loop.call_soon_threadsafe(cancel)
+                except RuntimeError:
+                    pass
+                else:
+                    _wait(finished)
             raise
         task = tasks[0]
         if task.cancelled() and self.closed:
@@ -141,7 +153,8 @@ class _LoopThread:
                 if self.closed:
                     return
                 self.closed = True
-            asyncio.get_running_loop().create_task(_wind_down(close_client))
+            wind_down = _wind_down(close_client, self.open_iterators)
+            asyncio.get_running_loop().create_task(wind_down)
             return
         with self._lock:
             if self.closed:
@@ -150,7 +163,7 @@ class _LoopThread:
             loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return  # never started (in this process)
-        asyncio.run_coroutine_threadsafe(_wind_down(close_client), loop)
+        asyncio.run_coroutine_threadsafe(_wind_down(close_client, self.open_iterators), loop)
         thread.join()
 
     def _after_fork_in_child(self) -> None:
@@ -208,7 +221,9 @@ async def _called(
     return await function(*args, **kwargs)
 
 
-async def _wind_down(close_client: Callable[[], Awaitable[None]]) -> None:
+async def _wind_down(
+    close_client: Callable[[], Awaitable[None]], open_iterators: Iterable[AsyncIterator[Any]]
+) -> None:
     """Close the client, cancel what still runs, close async generators; then stop the loop."""
     loop = asyncio.get_running_loop()
     try:
@@ -219,9 +234,21 @@ async def _wind_down(close_client: Callable[[], Awaitable[None]]) -> None:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        # The iterators handed out first, one at a time: each closes the generators it drives
+        # (iter_many, the bulk engine's). `shutdown_asyncgens` alone would close all of them
+        # at once, and an inner one being closed by both fails ("already running").
+        for iterator in list(open_iterators):
+            with contextlib.suppress(Exception):
+                await _aclose(iterator)
         await loop.shutdown_asyncgens()
         await loop.shutdown_default_executor()
         loop.stop()
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class SyncClientBase:
@@ -459,6 +486,8 @@ class SyncIterator(Iterator[_T]):
             assert self._open_iterator is not None
             self._iterator = aiter(self._open_iterator())
             self._open_iterator = None
+            with contextlib.suppress(TypeError):  # an iterator that takes no weak reference
+                self._owner._loop_thread.open_iterators.add(self._iterator)
         demand = self._demand
         if demand is not None:
             demand.ask(True)
@@ -473,10 +502,9 @@ class SyncIterator(Iterator[_T]):
     def close(self) -> None:
         """Stop early: close the async generator (its ``finally`` blocks run) and wait for it."""
         iterator, self._iterator, self._open_iterator = self._iterator, None, None
-        aclose = getattr(iterator, "aclose", None)
         loop_thread = self._owner._loop_thread
         if (
-            aclose is None
+            iterator is None
             or loop_thread.closed
             or loop_thread.is_own_thread()
             or self._generation != loop_thread.generation
@@ -485,7 +513,7 @@ class SyncIterator(Iterator[_T]):
             # own thread, the loop finalizes the generator itself once it is unreachable; one
             # from before a fork belongs to the parent's loop, which does not run here.
             return
-        loop_thread.call(aclose)
+        loop_thread.call(_aclose, iterator)
 
     def __enter__(self) -> SyncIterator[_T]:
         return self
