@@ -93,7 +93,7 @@ class _LoopThread:
         tasks: list[asyncio.Task[_T]] = []
 
         def start() -> None:
-            task = loop.create_task(_called(function, args, kwargs))
+            task = asyncio.get_running_loop().create_task(_called(function, args, kwargs))
             task.add_done_callback(lambda _: finished.set())
             tasks.append(task)
 
