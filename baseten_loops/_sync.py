@@ -63,10 +63,6 @@ class _LoopThread:
         self.open_iterators: weakref.WeakSet[AsyncIterator[Any]] = weakref.WeakSet()
         _LOOP_THREADS.add(self)
 
-    @property
-    def started(self) -> bool:
-        return self._loop is not None
-
     def is_own_thread(self) -> bool:
         """Whether the caller runs on this loop's thread (a callback such as ``on_status``)."""
         return self._thread is not None and threading.current_thread() is self._thread

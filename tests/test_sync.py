@@ -465,6 +465,19 @@ def test_iter_many_is_a_lazy_plain_iterator(
         next(results)
 
 
+def test_iter_many_takes_an_async_iterable_of_ids(
+    threaded_server: FakeLoopsServer, sync_client: SyncLoopsClient
+) -> None:
+    ids = threaded_server.add_samplers(3)
+
+    async def async_ids() -> AsyncIterator[str]:
+        for sampler_id in ids:
+            yield sampler_id
+
+    found = sorted(sid for sid, _ in sync_client.samplers.iter_many(async_ids(), concurrency=2))
+    assert found == sorted(ids)
+
+
 def test_iter_many_yields_errors_as_values(
     threaded_server: FakeLoopsServer, sync_client: SyncLoopsClient
 ) -> None:
@@ -773,24 +786,27 @@ def test_a_forgotten_client_is_closed_when_garbage_collected(
     assert not thread.is_alive()
 
 
-def test_a_client_dropped_by_its_own_callback_winds_down_from_its_loop(
-    threaded_server: FakeLoopsServer,
+def test_a_client_collected_on_its_own_loop_thread_winds_down_from_there(
+    monkeypatch: pytest.MonkeyPatch, threaded_server: FakeLoopsServer
 ) -> None:
-    threaded_server.script_statuses("slow", ["BUILDING", "ACTIVE"])
-    holder: list[SyncLoopsClient] = [_client_of(threaded_server)]
-    wait = holder[0].samplers.wait_until_active
-    thread: list[threading.Thread] = []
-
-    def drop_the_client(sampler: Sampler) -> None:
-        if sampler.status.is_ready:
-            thread.append(threading.current_thread())
-            holder.clear()  # the last reference but the bound method's...
-
-    wait("slow", poll_interval=0.01, on_status=drop_the_client)
-    del wait  # ...which goes now, on this thread: an ordinary close
-    gc.collect()
-    thread[0].join(10)
-    assert not thread[0].is_alive()
+    # A client in a reference cycle is freed by the cyclic garbage collector, which may run on
+    # any thread, the client's own loop thread included: it cannot wait for itself there.
+    client = _client_of(threaded_server)
+    thread = _loop_thread_of(client, monkeypatch)
+    loop = client._loop_thread._loop
+    assert loop is not None
+    cycle: list[object] = [client]
+    cycle.append(cycle)
+    collected = weakref.ref(client)
+    gc.disable()  # collect on the loop's thread below, not here by chance
+    try:
+        del client, cycle
+        loop.call_soon_threadsafe(gc.collect)
+        thread.join(10)
+    finally:
+        gc.enable()
+    assert collected() is None
+    assert not thread.is_alive()  # wound down from inside its loop, and the thread ended
 
 
 def test_a_script_that_never_closes_its_client_exits_cleanly(tmp_path: Path) -> None:
