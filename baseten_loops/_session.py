@@ -18,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -39,6 +37,7 @@ from ._exceptions import (
     ResponseTooLargeError,
 )
 from ._flow import FlowControl, RateLimiter
+from ._fork import abandon_loop, call_in_forked_child
 from ._retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy, TokenBucket, backoff_delay
 from ._sansio import (
     Secrets,
@@ -49,7 +48,7 @@ from ._sansio import (
     redact,
 )
 
-__all__ = ["ClientStats", "HTTPSession", "abandon_loop"]
+__all__ = ["ClientStats", "HTTPSession"]
 
 logger = logging.getLogger("baseten_loops")
 
@@ -126,18 +125,16 @@ class _Pool:
         self.retries_denied = 0
         #: After os.fork(), in the child: the parent's sessions, kept but never used or closed.
         self.parents_sessions: list[aiohttp.ClientSession] = []
-        _POOLS.add(self)
+        call_in_forked_child(self.after_fork_in_child)
 
     def after_fork_in_child(self) -> None:
         """In the child of ``os.fork()``: let go of the parent's sessions, never closing them.
 
-        Their connections are the parent's sockets (the child has copies of the descriptors),
-        and their loop is the parent's, which does not run here. Closing them from the child
-        would act on the parent's connections: a TLS close_notify sent on them, or the sockets
-        taken out of the parent's selector (a loop's epoll set is shared across fork). So each
-        is marked closed without doing anything (its connector's own flag, which makes aiohttp
-        close nothing when it is collected), its loop is silenced, and it is kept: the child
-        opens sessions of its own on first use. Its copies of the sockets close when it exits.
+        Their connections are the parent's (see ``_fork.py``). So each is marked closed without
+        doing anything (its connector's own flag, which makes aiohttp close nothing when it is
+        collected, where it would otherwise close the connections), its loop is silenced, and
+        it is kept: the child opens sessions of its own on first use. Its copies of the sockets
+        close when it exits.
         """
         self.sessions_lock = threading.Lock()  # a thread that no longer exists may hold it
         self.retry_waiters = set()
@@ -653,33 +650,6 @@ class HTTPSession:
     async def _read_error_body(response: aiohttp.ClientResponse) -> bytes:
         # Error bodies are read only for the message; a huge one is cut short, not buffered.
         return (await _read_up_to(response, _ERROR_BODY_LIMIT))[:_ERROR_BODY_LIMIT]
-
-
-#: Every pool alive, so that a forked child can let go of the parent's sessions.
-_POOLS: weakref.WeakSet[_Pool] = weakref.WeakSet()
-
-
-def _after_fork_in_child() -> None:
-    for pool in list(_POOLS):
-        pool.after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def abandon_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Silence a copy, in a forked child, of an event loop of the parent; never run or close it.
-
-    What is left on it (pending tasks, unclosed sessions) reports itself through the loop's
-    exception handler when collected ("Task was destroyed but it is pending!"): true of the
-    copy, meaningless to the child, which never runs it.
-    """
-    loop.set_exception_handler(_ignore_loop_error)
-
-
-def _ignore_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    return None
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

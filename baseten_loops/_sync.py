@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import threading
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -34,7 +33,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 
 from ._client import LoopsClient
 from ._exceptions import ClientClosedError, LoopsError
-from ._session import abandon_loop
+from ._fork import abandon_loop, call_in_forked_child
 
 __all__ = ["SyncIterator", "SyncResource"]
 
@@ -61,7 +60,7 @@ class _LoopThread:
         self._parents_loop: asyncio.AbstractEventLoop | None = None
         #: The async iterators :class:`SyncIterator` opened on this loop, to close at the end.
         self.open_iterators: weakref.WeakSet[AsyncIterator[Any]] = weakref.WeakSet()
-        _LOOP_THREADS.add(self)
+        call_in_forked_child(self._after_fork_in_child)
 
     def is_own_thread(self) -> bool:
         """Whether the caller runs on this loop's thread (a callback such as ``on_status``)."""
@@ -165,12 +164,11 @@ class _LoopThread:
     def _after_fork_in_child(self) -> None:
         """In the child of ``os.fork()``: forget the parent's loop, start afresh on first use.
 
-        Only the thread that forked exists in the child: the loop's thread does not, so the
-        parent's loop never runs here and a call waiting on it would wait forever. Its copy
-        shares the parent's file descriptors (its selector, its wake-up pipe, the sockets of
-        its connections), so it is not closed either, which would act on the parent's: it is
-        kept as it is, silenced, and a new loop (with new connections) starts on the next
-        call. The lock is new too: another thread of the parent may have held it.
+        The loop's thread does not exist in the child, so the parent's loop never runs here
+        and a call waiting on it would wait forever; closing its copy would act on the
+        parent's (see ``_fork.py``). It is kept as it is, silenced, and a new loop (with new
+        connections) starts on the next call. The lock is new too: another thread of the
+        parent may have held it.
         """
         self._lock = threading.Lock()
         if self._loop is not None:
@@ -178,19 +176,6 @@ class _LoopThread:
             self._parents_loop = self._loop
         self._loop = self._thread = None
         self.generation += 1
-
-
-#: Every loop thread alive, so that a forked child can reset them all (see below).
-_LOOP_THREADS: weakref.WeakSet[_LoopThread] = weakref.WeakSet()
-
-
-def _reset_loop_threads_in_child() -> None:
-    for loop_thread in list(_LOOP_THREADS):
-        loop_thread._after_fork_in_child()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_reset_loop_threads_in_child)
 
 
 def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:

@@ -551,19 +551,20 @@ def _wait_for(condition: Callable[[], bool]) -> None:
         time.sleep(0.005)
 
 
+def _taking(ids: list[str], taken: list[str]) -> Iterator[str]:
+    """``ids``, noting in ``taken`` each one the bulk engine takes."""
+    for sampler_id in ids:
+        taken.append(sampler_id)
+        yield sampler_id
+
+
 def test_a_break_sends_no_more_lookups_even_while_the_iterator_is_held() -> None:
     # Latency, so that lookups are still in flight at the break.
     with FakeLoopsServer(latency=0.05).serve_in_thread() as server:
         ids = server.add_samplers(40)
         taken: list[str] = []
-
-        def source() -> Iterator[str]:
-            for sampler_id in ids:
-                taken.append(sampler_id)
-                yield sampler_id
-
         with _client_of(server) as client:
-            results = client.samplers.iter_many(source(), concurrency=4)
+            results = client.samplers.iter_many(_taking(ids, taken), concurrency=4)
             for _ in results:
                 break
             at_break = len(taken)
@@ -582,14 +583,8 @@ def test_a_break_from_a_for_over_the_call_cancels_the_lookups_in_flight() -> Non
     with FakeLoopsServer(latency=0.05).serve_in_thread() as server:
         ids = server.add_samplers(200)
         taken: list[str] = []
-
-        def source() -> Iterator[str]:
-            for sampler_id in ids:
-                taken.append(sampler_id)
-                yield sampler_id
-
         with _client_of(server) as client:
-            for _ in client.samplers.iter_many(source(), concurrency=4):
+            for _ in client.samplers.iter_many(_taking(ids, taken), concurrency=4):
                 break
             at_break = len(taken)
             for _ in range(5):
