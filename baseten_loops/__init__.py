@@ -54,7 +54,7 @@ Errors (every one a LoopsError):
     AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError,
     UnprocessableEntityError, RateLimitError, InternalServerError, ResponseValidationError,
     ResponseTooLargeError, WaitFailedError, SamplerFailedError, DeploymentFailedError,
-    WaitTimeoutError, ClientClosedError.
+    WaitTimeoutError, ClientThrottledError, ClientClosedError.
 
 Submodules:
     baseten_loops.testing: FakeLoopsServer, a fake Loops API on 127.0.0.1 for your tests.
@@ -71,6 +71,7 @@ from ._exceptions import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ClientThrottledError,
     ConfigurationError,
     ConflictError,
     DeploymentFailedError,
@@ -183,6 +184,7 @@ __all__ = [
     "CheckpointsResource",
     "ClientClosedError",
     "ClientStats",
+    "ClientThrottledError",
     "ConfigurationError",
     "ConflictError",
     "DeactivatedDeployment",

@@ -387,7 +387,7 @@ def error_for_response(
     body: bytes,
     *,
     method: str,
-    path: str,
+    url: str,
     secret: str | tuple[str, ...] = "",
 ) -> APIStatusError:
     """Map a non-2xx answer to the matching :class:`APIStatusError` subclass.
@@ -413,7 +413,7 @@ def error_for_response(
         request_id = redact(request_id, secrets)[:_HEADER_EXCERPT_CHARS]
     retry_after = parse_retry_after(headers.get("Retry-After"))
     reason = _reason(status)
-    message = f"{status}{' ' + reason if reason else ''} for {method} {path}"
+    message = f"{status}{' ' + reason if reason else ''} for {method} {url}"
     if 300 <= status < 400:
         location = redact(headers.get("Location", ""), secrets)[:_HEADER_EXCERPT_CHARS]
         message += f" (redirect to {location!r} not followed)" if location else " (redirect)"

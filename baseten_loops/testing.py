@@ -39,84 +39,16 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from ._fake_api import (
-    _ID_ALPHABET,
-    BASE_MODELS,
-    ROUTES,
-    ROUTES_BY_OPERATION,
-    ApiError,
-    Call,
-    FakeApi,
-    Route,
-    parse_body,
-    parse_query,
-    sampler_payload,
-)
+from ._fake import ROUTES, ROUTES_BY_OPERATION, checkpoints, deployments, runs, samplers, sessions
+from ._fake._checks import ApiError, Call, parse_body, parse_query
+from ._fake._faults import Faults, Reply, ScriptedReplies, TokenBucket, roll_fault
+from ._fake._routing import Route
+from ._fake._state import BASE_MODELS, ID_ALPHABET, FakeState, FileSpec
+from ._fake.samplers import sampler_payload
 
 __all__ = ["FakeLoopsServer", "Faults", "RecordedRequest", "Reply", "sampler_payload"]
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
-_BAD_GATEWAY_HTML = (
-    b"<html><head><title>502 Bad Gateway</title></head>"
-    b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-)
-_FileSpec = Iterable[str | Mapping[str, Any]] | int
-
-
-@attrs.frozen
-class Reply:
-    """One scripted answer, consumed by the next matching request (see ``enqueue``).
-
-    Attributes:
-        status: HTTP status to answer with.
-        body: ``None`` for the normal answer (the route's own answer on 200, a JSON error
-            body otherwise), or the exact body: ``bytes``, ``str``, or a JSON-able object.
-        headers: Extra response headers (e.g. ``{"Retry-After": "2"}``).
-        delay: Seconds to wait before answering (to trip client timeouts).
-        drop: Close the connection without answering.
-        raw: Bytes written to the socket as they are (status line, headers, body), after
-            which the connection is closed: for malformed or truncated HTTP.
-
-    """
-
-    status: int = 200
-    body: Any = None
-    headers: Mapping[str, str] = attrs.field(factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-    raw: bytes | None = None
-
-
-@attrs.frozen
-class Faults:
-    """Random faults, each a probability per attempt, on each id's first ``faulty_attempts``.
-
-    Faults hit every route. A request is counted per object id in its path (sampler, run,
-    checkpoint...); a route without an id (lists, creates) is counted per route.
-
-    Attributes:
-        error_503: A JSON 503.
-        rate_limit_429: A 429 with ``Retry-After: retry_after``.
-        drop_connection: The connection is closed without an answer.
-        bad_gateway_502: A 502 with an HTML body, as a proxy sends.
-        slow: The answer comes after ``slow_seconds`` (longer than the client's timeout).
-        retry_after: The Retry-After, in seconds, of injected 429s.
-        slow_seconds: How late a slow answer is.
-        faulty_attempts: Faults hit only an id's (or route's) first this-many requests, so
-            every request eventually succeeds with enough attempts.
-        seed: Seed of the fault dice and of generated ids, for reproducible runs.
-
-    """
-
-    error_503: float = 0.0
-    rate_limit_429: float = 0.0
-    drop_connection: float = 0.0
-    bad_gateway_502: float = 0.0
-    slow: float = 0.0
-    retry_after: float = 1.0
-    slow_seconds: float = 5.0
-    faulty_attempts: int = 3
-    seed: int | None = None
 
 
 @attrs.frozen
@@ -188,13 +120,13 @@ class FakeLoopsServer:
         self.latency = latency
         self.faults = faults or Faults()
         self._port = port
-        self._api = FakeApi(
+        self._state = FakeState(
             seed=self.faults.seed,
             sampler_statuses=sampler_statuses,
             deployment_statuses=deployment_statuses,
             polls_per_status=polls_per_status,
         )
-        self._scripted: dict[tuple[str, str] | None, collections.deque[Reply]] = {}
+        self._scripted = ScriptedReplies()
         self._accepted = {f"Bearer {api_key}", f"Api-Key {api_key}"}
         self._rng = random.Random(self.faults.seed)
         self._runner: web.AppRunner | None = None
@@ -210,7 +142,7 @@ class FakeLoopsServer:
         self.peak_in_flight = 0
         #: Faults injected so far, by kind.
         self.faults_injected: collections.Counter[str] = collections.Counter()
-        self._limiter: _TokenBucket | None = None
+        self._limiter: TokenBucket | None = None
         self.set_rate_limit(rate_limit, burst=rate_limit_burst)
         #: Requests answered 429 by the rate limit (``rate_limit``).
         self.rate_limited = 0
@@ -225,8 +157,8 @@ class FakeLoopsServer:
         Returns the JSON object served (change it through this method or
         :meth:`set_status`, which keep the served bytes in step).
         """
-        payload = sampler_payload(sampler_id or self._api.new_id(), **fields)
-        self._api.add_sampler(payload)
+        payload = sampler_payload(sampler_id or self._state.new_id(), **fields)
+        samplers.add_sampler(self._state, payload)
         return payload
 
     def add_samplers(self, count: int, *, seed: int = 0) -> list[str]:
@@ -235,32 +167,30 @@ class FakeLoopsServer:
         statuses = ["ACTIVE"] * 6 + ["SCALED_TO_ZERO", "BUILDING", "LOADING_MODEL", "FAILED"]
         ids = []
         for index in range(count):
-            sampler_id = "".join(rng.choices(_ID_ALPHABET, k=8)) + f"{index:x}"
+            sampler_id = "".join(rng.choices(ID_ALPHABET, k=8)) + f"{index:x}"
             created = _EPOCH + timedelta(minutes=index)
             self.add_sampler(
                 sampler_id,
                 status=rng.choice(statuses),
                 base_model=rng.choice(BASE_MODELS),
                 created_at=created.isoformat().replace("+00:00", "Z"),
-                model_id="".join(rng.choices(_ID_ALPHABET, k=7)),
-                deployment_id="".join(rng.choices(_ID_ALPHABET, k=7)),
+                model_id="".join(rng.choices(ID_ALPHABET, k=7)),
+                deployment_id="".join(rng.choices(ID_ALPHABET, k=7)),
             )
             ids.append(sampler_id)
         return ids
 
     def payload(self, sampler_id: str) -> dict[str, Any]:
         """The JSON object served for ``sampler_id`` (``KeyError`` if none is)."""
-        return self._api.samplers[sampler_id]
+        return self._state.samplers[sampler_id]
 
     def remove_sampler(self, sampler_id: str) -> None:
         """Stop serving a sampler: it answers 404 from now on."""
-        self._api.samplers.pop(sampler_id, None)
-        self._api.sampler_bodies.pop(sampler_id, None)
-        self._api.status_scripts.pop(sampler_id, None)
+        samplers.remove_sampler(self._state, sampler_id)
 
     def set_status(self, object_id: str, status: str) -> None:
         """Change the status of a served sampler, run or deployment."""
-        self._api.set_status(object_id, status)
+        self._state.set_status(object_id, status)
 
     def script_statuses(self, object_id: str, statuses: Iterable[str]) -> None:
         """Make each lookup of a sampler, run or deployment see the next status; the last stays.
@@ -271,9 +201,9 @@ class FakeLoopsServer:
         script = list(statuses)
         if not script:
             raise ValueError("statuses must not be empty")
-        if self._api.status_holder(object_id) is None:
+        if self._state.status_holder(object_id) is None:
             self.add_sampler(object_id, status=script[0])
-        self._api.script(object_id, script)
+        self._state.script(object_id, script)
 
     def set_rate_limit(self, rate: float | None, *, burst: float | None = None) -> None:
         """Admit ``rate`` requests per second from now on (``None``: no limit).
@@ -290,19 +220,19 @@ class FakeLoopsServer:
         if not size >= 1:
             raise ValueError(f"burst must be >= 1, got {size!r}")
         tokens = size if self._limiter is None else min(self._limiter.tokens, size)
-        self._limiter = _TokenBucket(rate, size, tokens)
+        self._limiter = TokenBucket(rate, size, tokens)
 
     # -- sessions, runs, deployments, checkpoints ------------------------------------------
 
     def add_team(self, team_id: str) -> None:
         """Make ``/v1/teams/{team_id}/loops/...`` routes answer for this team (else 404)."""
-        self._api.teams.add(team_id)
+        self._state.teams.add(team_id)
 
     def add_session(
         self, session_id: str | None = None, *, team_id: str | None = None
     ) -> dict[str, Any]:
         """Serve a session (in ``team_id``, which is added, if given); return its object."""
-        return self._api.add_session(session_id, team_id)
+        return sessions.add_session(self._state, session_id, team_id)
 
     def add_run(
         self,
@@ -324,8 +254,9 @@ class FakeLoopsServer:
         ``run["deployment_id"]`` name the others.
         """
         if session_id is None:
-            session_id = self._api.add_session(None, team_id)["id"]
-        run = self._api.add_run(
+            session_id = sessions.add_session(self._state, None, team_id)["id"]
+        run = runs.add_run(
+            self._state,
             run_id,
             session_id=session_id,
             base_model=base_model,
@@ -333,10 +264,10 @@ class FakeLoopsServer:
             team_id=team_id,
             fields=fields,
         )
-        self._api.end_script(run["deployment_id"], deployment_status)
-        if run["id"] in self._api.run_sampler:
-            self._api.end_script(self._api.run_sampler[run["id"]], sampler_status)
-        return self._api.run_json(run["id"])
+        self._state.end_script(run["deployment_id"], deployment_status)
+        if run["id"] in self._state.run_sampler:
+            self._state.end_script(self._state.run_sampler[run["id"]], sampler_status)
+        return runs.run_json(self._state, run["id"])
 
     def add_deployment(
         self,
@@ -344,7 +275,7 @@ class FakeLoopsServer:
         *,
         base_model: str = BASE_MODELS[0],
         status: str = "RUNNING",
-        debug_files: _FileSpec = (),
+        debug_files: FileSpec = (),
         logs: Iterable[str | Mapping[str, Any]] = (),
         **fields: Any,
     ) -> dict[str, Any]:
@@ -355,12 +286,12 @@ class FakeLoopsServer:
         level INFO, stamped over the last seconds) or ``LogV1`` objects; see :meth:`add_logs`.
         Returns the deployment's JSON object (live: changes to it are served).
         """
-        deployment = self._api.add_deployment(
-            deployment_id, base_model=base_model, run_id=None, team_id=None, fields=fields
+        deployment = deployments.add_deployment(
+            self._state, deployment_id, base_model=base_model, fields=fields
         )
-        self._api.end_script(deployment["id"], status)
-        self._api.set_debug_files(deployment["id"], debug_files)
-        self._api.add_logs(deployment["id"], logs)
+        self._state.end_script(deployment["id"], status)
+        deployments.set_debug_files(self._state, deployment["id"], debug_files)
+        deployments.add_logs(self._state, deployment["id"], logs)
         return deployment
 
     def add_logs(self, deployment_id: str, logs: Iterable[str | Mapping[str, Any]]) -> None:
@@ -369,7 +300,7 @@ class FakeLoopsServer:
         A ``LogV1`` object has ``timestamp`` (epoch nanoseconds, as a string), ``message``,
         ``replica`` and optionally ``level`` and ``request_id``.
         """
-        self._api.add_logs(deployment_id, logs)
+        deployments.add_logs(self._state, deployment_id, logs)
 
     def add_checkpoint(
         self,
@@ -378,7 +309,7 @@ class FakeLoopsServer:
         run_id: str,
         name: str | None = None,
         target: str = "sampler",
-        files: _FileSpec = (),
+        files: FileSpec = (),
         source: Mapping[str, Any] | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
@@ -398,10 +329,11 @@ class FakeLoopsServer:
             The checkpoint's JSON object.
 
         """
-        return self._api.add_checkpoint(
+        return checkpoints.add_checkpoint(
+            self._state,
             checkpoint_id,
             run_id=run_id,
-            name=name or f"step-{len(self._api.checkpoints) + 1}",
+            name=name or f"step-{len(self._state.checkpoints) + 1}",
             target=target,
             files=files,
             source=source,
@@ -410,22 +342,22 @@ class FakeLoopsServer:
 
     def checkpoint_uri(self, checkpoint_id: str) -> str:
         """The ``bt://loops:...`` URI of a served checkpoint."""
-        return self._api.uri_of_checkpoint[checkpoint_id]
+        return self._state.uri_of_checkpoint[checkpoint_id]
 
     @property
     def capabilities(self) -> list[dict[str, Any]]:
         """The ``SupportedModelV1`` objects served by ``GET /v1/loops/capabilities`` (mutable)."""
-        return self._api.capabilities
+        return self._state.capabilities
 
     @property
     def user_config(self) -> dict[str, Any]:
         """The caller's Loops user config, as ``PATCH /v1/loops/user_config`` leaves it."""
-        return self._api.user_config
+        return self._state.user_config
 
     @property
     def model_deployments(self) -> list[dict[str, Any]]:
         """What ``POST /v1/loops/checkpoints/deploy`` created: ids and the request, oldest first."""
-        return self._api.model_deployments
+        return self._state.model_deployments
 
     # -- scripted replies ------------------------------------------------------------------
 
@@ -445,10 +377,7 @@ class FakeLoopsServer:
         most specific reply waiting: by id, then by concrete path, then by route, then any.
 
         """
-        if sampler_id is not None and route is not None:
-            raise ValueError("pass sampler_id or route, not both")
-        key = ("id", sampler_id) if sampler_id is not None else _reply_key(route)
-        self._scripted.setdefault(key, collections.deque()).extend(replies)
+        self._scripted.add(replies, sampler_id=sampler_id, route=route)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -587,41 +516,19 @@ class FakeLoopsServer:
     def _next_reply(
         self, request: web.Request, route: Route, object_id: str | None
     ) -> Reply | None:
-        keys: list[tuple[str, str] | None] = [
-            ("path", f"{request.method} {request.path}"),
-            ("route", route.key),
-            None,
-        ]
-        if object_id is not None:
-            keys.insert(0, ("id", object_id))
-        for key in keys:
-            queue = self._scripted.get(key)
-            if queue:
-                return queue.popleft()
-        faults = self.faults
+        reply = self._scripted.take(request.method, request.path, route, object_id)
+        if reply is not None:
+            return reply
         if object_id is not None:
             attempts = self.requests_by_id[object_id]
         else:
             attempts = self.requests_by_route[route.key]
-        if attempts > faults.faulty_attempts:
+        fault = roll_fault(self.faults, self._rng, attempts)
+        if fault is None:
             return None
-        dice = self._rng.random()
-        for kind, probability, reply in (
-            ("503", faults.error_503, Reply(status=503)),
-            (
-                "429",
-                faults.rate_limit_429,
-                Reply(status=429, headers={"Retry-After": f"{faults.retry_after:g}"}),
-            ),
-            ("drop", faults.drop_connection, Reply(drop=True)),
-            ("502", faults.bad_gateway_502, Reply(status=502, body=_BAD_GATEWAY_HTML)),
-            ("slow", faults.slow, Reply(delay=faults.slow_seconds)),
-        ):
-            if dice < probability:
-                self.faults_injected[kind] += 1
-                return reply
-            dice -= probability
-        return None
+        kind, reply = fault
+        self.faults_injected[kind] += 1
+        return reply
 
     async def _scripted_reply(
         self, request: web.Request, route: Route, body: bytes, reply: Reply
@@ -662,34 +569,12 @@ class FakeLoopsServer:
                 query=parse_query(route.query, request.query),
                 body={} if route.body is None else parse_body(route.body, body),
             )
-            answer = route.handler(self._api, call)
+            answer = route.handler(self._state, call)
         except ApiError as error:
             return _json_response(error.status, error.body())
         if isinstance(answer, bytes):
             return web.Response(body=answer, content_type="application/json")
         return _json_response(200, answer)
-
-
-class _TokenBucket:
-    """The fake's rate limit: ``rate`` tokens a second, at most ``size`` saved up."""
-
-    __slots__ = ("rate", "size", "tokens", "updated")
-
-    def __init__(self, rate: float, size: float, tokens: float) -> None:
-        self.rate = rate
-        self.size = size
-        self.tokens = tokens
-        self.updated: float | None = None
-
-    def take(self, now: float) -> float:
-        """Take a token: 0.0 if there was one, else the seconds until there is."""
-        if self.updated is not None:
-            self.tokens = min(self.size, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return 0.0
-        return (1.0 - self.tokens) / self.rate
 
 
 def _object_id(match_info: Mapping[str, str]) -> str | None:
@@ -698,24 +583,6 @@ def _object_id(match_info: Mapping[str, str]) -> str | None:
         if name not in ("team_id", "tail"):
             return value
     return None
-
-
-def _reply_key(route: str | None) -> tuple[str, str] | None:
-    """Where ``enqueue(route=...)`` files its replies; ``ValueError`` if no operation matches."""
-    if route is None:
-        return None
-    if " " not in route:
-        if route not in ROUTES_BY_OPERATION:
-            raise ValueError(f"no operation {route!r}")
-        return ("route", ROUTES_BY_OPERATION[route].key)
-    method, _, path = route.partition(" ")
-    method, path = method.upper(), path.strip()
-    for known in ROUTES:
-        if known.method == method and known.template == path:
-            return ("route", known.key)
-    if any(known.method == method and known.pattern.match(path) for known in ROUTES):
-        return ("path", f"{method} {path}")
-    raise ValueError(f"no operation serves {method} {path}")
 
 
 def _json_response(status: int, body: Any) -> web.Response:

@@ -14,7 +14,7 @@ import aiohttp
 import attrs
 import pytest
 
-from baseten_loops._fake_api import ROUTES
+from baseten_loops._fake import ROUTES
 from baseten_loops.testing import FakeLoopsServer
 
 # The operations of loops-openapi.yaml (operationId), and the required fields of its schemas.

@@ -118,7 +118,7 @@ def test_deeply_nested_json_is_a_validation_error() -> None:
 
 
 def test_deeply_nested_error_body_has_no_server_message() -> None:
-    error = error_for_response(500, {}, DEEP, method="GET", path="/p")
+    error = error_for_response(500, {}, DEEP, method="GET", url="/p")
     assert isinstance(error, InternalServerError)
     assert error.server_message is None
 

@@ -99,7 +99,7 @@ async def test_ten_megabyte_body_is_refused_with_a_clear_error(abc_server: FakeL
         (
             Reply(status=502, body=b"<html><h1>502 Bad Gateway</h1></html>"),
             InternalServerError,
-            "502 Bad Gateway for GET /v1/loops/samplers/abc",
+            r"502 Bad Gateway for GET http://127\.0\.0\.1:\d+/v1/loops/samplers/abc",
         ),
         (
             Reply(status=500, body=b"<!DOCTYPE html><p>oops</p>"),

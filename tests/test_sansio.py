@@ -149,7 +149,7 @@ def test_headers_carry_auth_and_name_the_library() -> None:
     ],
 )
 def test_status_maps_to_its_error_class(status: int, cls: type[APIStatusError]) -> None:
-    error = error_for_response(status, CIMultiDict(), b"", method="GET", path="/p")
+    error = error_for_response(status, CIMultiDict(), b"", method="GET", url="/p")
     assert type(error) is cls
     assert error.status_code == status
 
@@ -157,7 +157,7 @@ def test_status_maps_to_its_error_class(status: int, cls: type[APIStatusError]) 
 def test_error_carries_server_message_request_id_and_retry_after() -> None:
     headers = CIMultiDict({"X-Request-Id": "req-42", "Retry-After": "3"})
     body = b'{"error": "rate_limited", "message": "Slow down"}'
-    error = error_for_response(429, headers, body, method="GET", path="/v1/x")
+    error = error_for_response(429, headers, body, method="GET", url="/v1/x")
     assert str(error) == "429 Too Many Requests for GET /v1/x: Slow down [request id req-42]"
     assert error.server_message == "Slow down"
     assert error.request_id == "req-42"
@@ -166,32 +166,32 @@ def test_error_carries_server_message_request_id_and_retry_after() -> None:
 
 
 def test_error_code_is_used_when_there_is_no_message() -> None:
-    error = error_for_response(400, CIMultiDict(), b'{"error": "bad_id"}', method="GET", path="/")
+    error = error_for_response(400, CIMultiDict(), b'{"error": "bad_id"}', method="GET", url="/")
     assert error.server_message == "bad_id"
 
 
 def test_html_error_pages_are_kept_out_of_the_message_but_in_the_excerpt() -> None:
     body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-    error = error_for_response(502, CIMultiDict(), body, method="GET", path="/p")
+    error = error_for_response(502, CIMultiDict(), body, method="GET", url="/p")
     assert str(error) == "502 Bad Gateway for GET /p"
     assert "Bad Gateway" in error.body_excerpt
 
 
 def test_plain_text_body_is_quoted_in_the_message() -> None:
-    error = error_for_response(500, CIMultiDict(), b"upstream exploded", method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"upstream exploded", method="GET", url="/p")
     assert str(error) == "500 Internal Server Error for GET /p: upstream exploded"
 
 
 def test_redirect_names_its_target_and_is_not_followed() -> None:
     headers = CIMultiDict({"Location": "https://elsewhere.example/steal"})
-    error = error_for_response(302, headers, b"", method="GET", path="/p")
+    error = error_for_response(302, headers, b"", method="GET", url="/p")
     assert "redirect to 'https://elsewhere.example/steal' not followed" in str(error)
 
 
 def test_secret_echoed_by_a_server_is_blanked() -> None:
     body = b'{"message": "bad header Bearer sk-secret-123"}'
     error = error_for_response(
-        400, CIMultiDict(), body, method="GET", path="/p", secret="sk-secret-123"
+        400, CIMultiDict(), body, method="GET", url="/p", secret="sk-secret-123"
     )
     assert "sk-secret-123" not in str(error)
     assert "sk-secret-123" not in error.body_excerpt
@@ -199,11 +199,11 @@ def test_secret_echoed_by_a_server_is_blanked() -> None:
 
 
 def test_long_bodies_are_cut_to_an_excerpt() -> None:
-    error = error_for_response(500, CIMultiDict(), b"x" * 100_000, method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"x" * 100_000, method="GET", url="/p")
     assert len(error.body_excerpt) == 300
     assert len(str(error)) < 200
 
 
 def test_undecodable_error_body_does_not_raise() -> None:
-    error = error_for_response(500, CIMultiDict(), b"\xff\xfe\xfa", method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"\xff\xfe\xfa", method="GET", url="/p")
     assert error.status_code == 500

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 from .._bulk import Fetch
 from .._convert import parse_response
 from .._exceptions import ResponseValidationError
+from .._retry import RetryState
 from .._routes import Route, build_request
 from .._sansio import check_headers, check_timeout, path_segment, redact
 from .._session import HTTPSession
@@ -46,7 +47,7 @@ class Resource:
 
     def __init__(self, http: HTTPSession) -> None:
         self._http = http
-        self._plain_fetchers: dict[str, Fetch[Any]] = {}
+        self._plain_fetchers: dict[tuple[str, bool], Fetch[Any]] = {}
 
     async def _call(
         self,
@@ -73,6 +74,7 @@ class Resource:
                 idempotent=request.idempotent,
                 deadline=deadline,
                 extra_headers=extra_headers,
+                route=route.name,
             ),
             route.response_key,
             route.response_type,
@@ -94,12 +96,16 @@ class Resource:
         ``timeout`` is the whole call's, across its retries. The id is validated before any I/O.
         """
         segment = path_segment(object_id, route.path_params[0])
-        return await self._fetcher(route, timeout=timeout, extra_headers=extra_headers)(
-            object_id, segment
-        )
+        fetch = self._fetcher(route, timeout=timeout, extra_headers=extra_headers, bulk=False)
+        return await fetch(object_id, segment)
 
     def _fetcher(
-        self, route: Route[T], *, timeout: float | None, extra_headers: ExtraHeaders
+        self,
+        route: Route[T],
+        *,
+        timeout: float | None,
+        extra_headers: ExtraHeaders,
+        bulk: bool = True,
     ) -> Fetch[T]:
         """One lookup by id on ``route``, with the call's options checked (now) and bound.
 
@@ -107,11 +113,12 @@ class Resource:
         object. The bulk calls (``_bulk.py``) call it once per id, so it does per id only what
         must be done per id: one concatenation for the path, the request, the parse. It refuses
         an answer about another object than the one asked for: a confused cache or proxy must
-        never mix results up between ids.
+        never mix results up between ids. For a ``bulk`` call, a throttled lookup is handed back
+        to the engine (:class:`Deferred`) instead of holding its worker while it waits.
         """
         plain = timeout is None and extra_headers is None
         if plain:  # the common case, made once per route (a single get must stay cheap)
-            cached = self._plain_fetchers.get(route.name)
+            cached = self._plain_fetchers.get((route.name, bulk))
             if cached is not None:
                 return cast(Fetch[T], cached)
         if timeout is not None:
@@ -120,17 +127,23 @@ class Resource:
         head, tail = route.split_path()
         request = self._http.request
         secrets = self._http.secrets
-        key, type_ = route.response_key, route.response_type
+        key, type_, name = route.response_key, route.response_type, route.name
 
-        async def fetch(object_id: str, segment: str) -> T:
+        async def fetch(object_id: str, segment: str, resume: RetryState | None = None) -> T:
             deadline = None
-            if timeout is not None:
+            if timeout is not None and resume is None:
                 deadline = asyncio.get_running_loop().time() + timeout
             # Parsed without a local for the body: a traceback printed with its frames'
             # locals must not show a body that echoes the key.
             found = parse_response(
                 await request(
-                    "GET", head + segment + tail, deadline=deadline, extra_headers=headers
+                    "GET",
+                    head + segment + tail,
+                    deadline=deadline,
+                    extra_headers=headers,
+                    route=name,
+                    defer=bulk,
+                    resume=resume,
                 ),
                 key,
                 type_,
@@ -141,7 +154,7 @@ class Resource:
             return cast(T, found)
 
         if plain:
-            self._plain_fetchers[route.name] = fetch
+            self._plain_fetchers[(route.name, bulk)] = fetch
         return fetch
 
     async def _iter_items(
