@@ -61,6 +61,9 @@ Submodules:
     baseten_loops.cli: the ``baseten-loops`` command.
 
 The version is ``baseten_loops.__version__``.
+
+Logging: the ``baseten_loops`` logger. ``BASETEN_LOOPS_LOG=debug`` (or ``info``) in the
+environment when the package is first imported sends its records to stderr, without code.
 """
 
 from ._client import DEFAULT_BASE_URL, LoopsClient
@@ -92,6 +95,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._flow import FlowControl
+from ._logging import configure_from_env as _configure_logging_from_env
 from ._models import (
     AvailabilityModel,
     Checkpoint,
@@ -163,6 +167,9 @@ from ._sync_generated import (
     SyncUserConfigResource,
 )
 from ._version import __version__
+
+# BASETEN_LOOPS_LOG=debug|info: the library's logging on stderr (read once, here, at import).
+_configure_logging_from_env()
 
 __all__ = [
     "DEFAULT_BASE_URL",

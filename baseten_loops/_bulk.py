@@ -1,6 +1,6 @@
 """The bulk engine: many lookups by id, in bounded concurrency, for any resource group.
 
-A group hands it a *fetch* (``Resource._fetch_by_id``: one lookup of one id whose path segment is
+A group hands it a *fetch* (``Resource._fetcher``: one lookup of one id whose path segment is
 already validated, with the call's options bound) and the ids; this module owns the rest, once
 for every group: the worker pool, input order or completion order, duplicates, memory bounds,
 invalid ids failing only their own slot, and the 401 short-circuit.

@@ -47,6 +47,7 @@ from ._sansio import (
     merge_headers,
     redact,
 )
+from ._tracing import scrub_traced_errors
 
 __all__ = ["ClientStats", "HTTPSession"]
 
@@ -102,6 +103,7 @@ class _Pool:
         proxy: URL | None,
         flow_control: FlowControl,
         budget: RetryBudget | None,
+        secrets: Secrets,
     ) -> None:
         self.session = session  # the borrowed session, or our session of the latest loop
         self.owns_session = session is None
@@ -117,6 +119,7 @@ class _Pool:
         self.retry_waiters: set[asyncio.Future[None]] = set()
         self.max_connections = max_connections
         self.trace_configs = list(trace_configs) if trace_configs else None
+        self.secrets = secrets  # kept out of what the sessions' tracers record
         # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
         self.proxy = proxy
         self.flow_control = flow_control
@@ -216,7 +219,10 @@ class _Pool:
         # request; never with a proxy: aiohttp copies a session's default headers into the
         # request to the proxy, and would send the key to it as Proxy-Authorization.
         session = aiohttp.ClientSession(
-            connector=connector, headers=self.session_headers, trace_configs=self.trace_configs
+            connector=connector,
+            headers=self.session_headers,
+            # A list of its own: scrub_traced_errors (below) puts a config first in it.
+            trace_configs=list(self.trace_configs) if self.trace_configs else None,
         )
         # aiohttp silently resends an idempotent request once when a reused keep-alive
         # connection turns out dead. That retry is invisible to our loop, uncounted and
@@ -226,6 +232,7 @@ class _Pool:
         # tests/test_session.py checks the server sees exactly the requests we count.)
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
+        scrub_traced_errors(session, self.secrets)
         closer = loop.create_task(
             _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
         )
@@ -300,6 +307,8 @@ class HTTPSession:
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         headers = merge_headers(build_headers(api_key, auth_scheme), default_headers or {})
+        #: Everything scrubbed from text that may echo the request: the key, proxy password.
+        secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         pool = _Pool(
             session=session,
             # Our own sessions carry the headers (see _Pool._open_session), unless proxied.
@@ -309,9 +318,8 @@ class HTTPSession:
             proxy=proxy,
             flow_control=flow_control,
             budget=retry.budget,
+            secrets=secrets,
         )
-        #: Everything scrubbed from text that may echo the request: the key, proxy password.
-        secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         self._configure(pool, secrets, base_url, timeout, retry, headers, max_response_bytes)
         self._owner = True
 
@@ -517,7 +525,7 @@ class HTTPSession:
                 error = self._connection_error(exc, f"{what} failed")
                 # Only a failed connect proves the request was never written.
                 not_sent = isinstance(exc, aiohttp.ClientConnectorError)
-            logger.debug("%s failed (attempt %d): %s", what, state.attempt, type(error).__name__)
+            logger.info("%s failed (attempt %d): %s", what, state.attempt, type(error).__name__)
             if fatal:
                 _raise_alone(error)
             if not idempotent and not (not_sent or _server_did_not_act(error)):
@@ -535,7 +543,7 @@ class HTTPSession:
                     logger.debug("not retrying %s: retry budget empty", what)
                     _raise_alone(error)
             self._pool.retries += 1
-            logger.debug(
+            logger.info(
                 "retrying %s: attempt %d after %s, waiting %.3fs",
                 what,
                 state.attempt + 1,
@@ -644,7 +652,7 @@ class HTTPSession:
             proxy=self._proxy,
         ) as response:
             if 200 <= response.status < 300:
-                logger.debug("%s -> %d (attempt %d)", what, response.status, attempt)
+                logger.info("%s -> %d (attempt %d)", what, response.status, attempt)
                 return await self._read_body(response, what)
             return error_for_response(
                 response.status,

@@ -19,10 +19,13 @@ from baseten_loops import (
     __version__,
 )
 from baseten_loops._sansio import (
+    QUOTE_CHARS,
     build_headers,
     check_base_url,
+    check_timeout,
     error_for_response,
     path_segment,
+    scrub,
 )
 
 PREFIX = "/v1/loops/samplers/"
@@ -207,3 +210,44 @@ def test_long_bodies_are_cut_to_an_excerpt() -> None:
 def test_undecodable_error_body_does_not_raise() -> None:
     error = error_for_response(500, CIMultiDict(), b"\xff\xfe\xfa", method="GET", url="/p")
     assert error.status_code == 500
+
+
+# -- scrub: the one way a message quotes the server -----------------------------------------
+
+SECRET = "sk-scrub-0123456789abcdef"
+
+
+def test_scrub_leaves_short_clean_text_alone() -> None:
+    assert scrub("sampler 'abc' is DEPLOYING", (SECRET,)) == "sampler 'abc' is DEPLOYING"
+
+
+def test_scrub_cuts_long_text_and_marks_the_cut() -> None:
+    assert scrub("a" * 1000, (), limit=50) == "a" * 47 + "..."
+    assert len(scrub("a" * 10**6, (SECRET,))) == QUOTE_CHARS
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        SECRET.upper(),
+        "".join(f"%{byte:02x}" for byte in SECRET.encode()),
+        "".join(f"&#{ord(char)};" for char in SECRET),
+    ],
+)
+def test_a_secret_across_the_cut_is_blanked_whole(form: str) -> None:
+    # The secret starts 10 characters before the cut: none of it may show.
+    text = "x" * 40 + form + "y" * 1000
+    scrubbed = scrub(text, (SECRET,), limit=53)
+    assert scrubbed == "x" * 40 + "***" + "y" * 7 + "..."
+
+
+def test_a_fragment_of_a_secret_left_by_the_server_is_blanked() -> None:
+    assert scrub("token " + SECRET[:9], (SECRET,)) == "token ***"
+
+
+def test_every_duration_check_names_its_parameter() -> None:
+    with pytest.raises(ConfigurationError, match=r"^poll_interval must be finite and > 0, got nan"):
+        check_timeout(float("nan"), "poll_interval")
+    with pytest.raises(ConfigurationError, match=r"^timeout must be a number of seconds, got 'x"):
+        check_timeout("x" * 500)
