@@ -273,6 +273,29 @@ def test_checkpoints_list_by_run(fake: FakeLoopsServer, capsys: pytest.CaptureFi
     assert len(rows) == 2
 
 
+@pytest.mark.parametrize(
+    ("filters", "complaint"),
+    [
+        ([], "one of the arguments --run-id --base-model --checkpoint-path is required"),
+        (["--run-id", "r", "--base-model", "m"], "argument --base-model: not allowed with"),
+    ],
+)
+def test_checkpoints_list_needs_exactly_one_filter_before_any_request(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    filters: list[str],
+    complaint: str,
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["checkpoints", "list", *filters])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: baseten-loops checkpoints list ")
+    assert complaint in err
+    assert fake.requests == 0  # the server would have refused it (400): not sent
+
+
 def test_checkpoints_files_streams_every_file_of_every_page(
     fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

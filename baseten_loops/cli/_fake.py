@@ -48,7 +48,9 @@ def _add_fake_server_and_demo(
         "--faults", action="store_true", help="inject a degraded service's faults at random"
     )
     fake.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
-    fake.add_argument("--ids-out", metavar="FILE", help="write the generated ids to FILE")
+    fake.add_argument(
+        "--ids-out", metavar="FILE", help="write the generated ids to FILE (default: none)"
+    )
     fake.set_defaults(run=_run_fake_server)
 
     demo = commands.add_parser(
