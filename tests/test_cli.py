@@ -300,7 +300,7 @@ def test_fake_server_prints_its_url_and_key(tmp_path: Path) -> None:
         first = proc.stdout.readline()
         second = proc.stdout.readline()
         proc.terminate()
-    assert first.startswith("Fake Loops API serving 7 samplers at http://127.0.0.1:")
+    assert first.startswith("Fake Loops API serving 7 generated samplers at http://127.0.0.1:")
     assert second == "API key: test-key\n"
     assert len(ids_out.read_text().split()) == 7
 
