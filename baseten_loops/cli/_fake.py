@@ -1,4 +1,8 @@
-"""``fake-server`` and ``demo``: the bundled fake Loops API, served or driven in-process."""
+"""``fake-server`` and ``demo``: the bundled fake Loops API, served or driven in-process.
+
+Also the objects the docs' examples name (:func:`_seed_examples`): ``fake-server`` serves them,
+and the docs' tests seed every server with them, so the examples run for a reader too.
+"""
 
 from __future__ import annotations
 

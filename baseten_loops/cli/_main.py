@@ -1,7 +1,7 @@
 """``main``: the tree of commands, and the exit code of the one that was asked for.
 
 Each command module adds its own commands to the tree; usage errors, configuration errors and
-Ctrl-C end here, as one line on stderr and their exit code.
+Ctrl-C end here, as one line on stderr and their exit code, and a closed stdout quietly.
 """
 
 from __future__ import annotations
