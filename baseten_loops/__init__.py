@@ -29,7 +29,10 @@ Resources (attributes of the client):
     ``trainers.create``); UNSET (a keyword left out of ``user_config.update``).
 
 Synchronous use (scripts, notebooks):
-    SyncLoopsClient, SyncSamplersResource, SyncResource, SyncIterator.
+    SyncLoopsClient; its resource groups SyncSamplersResource, SyncRunsResource,
+    SyncTrainersResource, SyncSessionsResource, SyncCheckpointsResource,
+    SyncDeploymentsResource, SyncCapabilitiesResource, SyncUserConfigResource (generated from
+    the async ones, with their base SyncResource); SyncIterator.
 
 Configuration:
     RetryPolicy, RetryBudget, FlowControl.
@@ -51,13 +54,16 @@ Errors (every one a LoopsError):
     AuthenticationError, PermissionDeniedError, NotFoundError, ConflictError,
     UnprocessableEntityError, RateLimitError, InternalServerError, ResponseValidationError,
     ResponseTooLargeError, WaitFailedError, SamplerFailedError, DeploymentFailedError,
-    WaitTimeoutError, ClientClosedError.
+    WaitTimeoutError, ClientThrottledError, ClientClosedError.
 
 Submodules:
     baseten_loops.testing: FakeLoopsServer, a fake Loops API on 127.0.0.1 for your tests.
     baseten_loops.cli: the ``baseten-loops`` command.
 
 The version is ``baseten_loops.__version__``.
+
+Logging: the ``baseten_loops`` logger. ``BASETEN_LOOPS_LOG=debug`` (or ``info``) in the
+environment when the package is first imported sends its records to stderr, without code.
 """
 
 from ._client import DEFAULT_BASE_URL, LoopsClient
@@ -68,6 +74,7 @@ from ._exceptions import (
     AuthenticationError,
     BadRequestError,
     ClientClosedError,
+    ClientThrottledError,
     ConfigurationError,
     ConflictError,
     DeploymentFailedError,
@@ -88,6 +95,7 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._flow import FlowControl
+from ._logging import configure_from_env as _configure_logging_from_env
 from ._models import (
     AvailabilityModel,
     Checkpoint,
@@ -146,8 +154,22 @@ from ._resources import (
 from ._retry import RetryBudget, RetryPolicy
 from ._routes import UNSET
 from ._session import ClientStats
-from ._sync import SyncIterator, SyncLoopsClient, SyncResource, SyncSamplersResource
+from ._sync import SyncIterator, SyncResource
+from ._sync_generated import (
+    SyncCapabilitiesResource,
+    SyncCheckpointsResource,
+    SyncDeploymentsResource,
+    SyncLoopsClient,
+    SyncRunsResource,
+    SyncSamplersResource,
+    SyncSessionsResource,
+    SyncTrainersResource,
+    SyncUserConfigResource,
+)
 from ._version import __version__
+
+# BASETEN_LOOPS_LOG=debug|info: the library's logging on stderr (read once, here, at import).
+_configure_logging_from_env()
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -169,6 +191,7 @@ __all__ = [
     "CheckpointsResource",
     "ClientClosedError",
     "ClientStats",
+    "ClientThrottledError",
     "ConfigurationError",
     "ConflictError",
     "DeactivatedDeployment",
@@ -220,10 +243,17 @@ __all__ = [
     "SortOrder",
     "StorageMetrics",
     "SupportedModel",
+    "SyncCapabilitiesResource",
+    "SyncCheckpointsResource",
+    "SyncDeploymentsResource",
     "SyncIterator",
     "SyncLoopsClient",
     "SyncResource",
+    "SyncRunsResource",
     "SyncSamplersResource",
+    "SyncSessionsResource",
+    "SyncTrainersResource",
+    "SyncUserConfigResource",
     "TrainerCheckpointTarget",
     "TrainerFields",
     "TrainersResource",

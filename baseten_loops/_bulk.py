@@ -1,6 +1,6 @@
 """The bulk engine: many lookups by id, in bounded concurrency, for any resource group.
 
-A group hands it a *fetch* (``Resource._fetch_by_id``: one lookup of one id whose path segment is
+A group hands it a *fetch* (``Resource._fetcher``: one lookup of one id whose path segment is
 already validated, with the call's options bound) and the ids; this module owns the rest, once
 for every group: the worker pool, input order or completion order, duplicates, memory bounds,
 invalid ids failing only their own slot, and the 401 short-circuit.
@@ -9,6 +9,8 @@ invalid ids failing only their own slot, and the 401 short-circuit.
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -17,17 +19,30 @@ from collections.abc import (
     Coroutine,
     Iterable,
 )
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ._exceptions import AuthenticationError, LoopsError
+from ._retry import Deferred, RetryState
 from ._sansio import path_segment
 
 __all__ = ["Fetch", "Ids", "check_concurrency", "get_many", "iter_many"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
-#: One lookup: ``fetch(object_id, path_segment)`` -> the object (raises a :class:`LoopsError`).
-Fetch = Callable[[str, str], Awaitable[T]]
+
+class Fetch(Protocol[T_co]):
+    """One lookup: ``await fetch(object_id, path_segment)`` -> the object.
+
+    Raises a :class:`LoopsError`, or :class:`Deferred` for a throttled lookup to resume later
+    with ``fetch(object_id, path_segment, resume=deferred.state)``.
+    """
+
+    def __call__(
+        self, object_id: str, segment: str, resume: RetryState | None = None
+    ) -> Awaitable[T_co]: ...
+
+
 #: What the bulk calls take: any iterable of ids, or an async iterable (``iter_many`` only).
 Ids = Iterable[str] | AsyncIterable[str]
 
@@ -93,19 +108,35 @@ async def get_many(
         else:
             entry[1].append(index)
     pending = iter(positions.items())  # the distinct ids, shared by the workers
+    later = _Later()
 
     async def worker() -> None:
         # Results go straight into their slots: no queue, no hand-off per lookup.
-        for object_id, (segment, indexes) in pending:
+        while True:
+            resume = None
+            due = later.due()
+            if due is not None:
+                object_id, segment, resume = due
+            else:
+                item = next(pending, None)
+                if item is None:
+                    if not later:
+                        return
+                    await later.wait()
+                    continue
+                object_id, (segment, _) = item
             result: T | LoopsError | None = bulk.rejected
             if result is None:
                 try:
-                    result = await fetch(object_id, segment)
+                    result = await fetch(object_id, segment, resume)
+                except Deferred as deferred:
+                    later.add(deferred, object_id, segment)
+                    continue
                 except LoopsError as exc:
                     if not return_exceptions:
                         raise  # _run_workers cancels the lookups still in flight
                     result = bulk.failed(exc)
-            for index in indexes:
+            for index in positions[object_id][1]:
                 slots[index] = result
 
     await _run_workers(worker, min(concurrency, len(positions)))
@@ -131,6 +162,7 @@ async def iter_many(
     room = asyncio.Event()
     next_id = _id_source(ids)
     bulk = _Bulk()
+    later = _Later()
     running = concurrency
     failure: list[Exception] = []
 
@@ -138,14 +170,28 @@ async def iter_many(
         nonlocal running
         try:
             while True:
-                try:
-                    object_id = await next_id()
-                except StopAsyncIteration:
-                    break
+                resume = None
+                due = later.due()
+                if due is not None:
+                    object_id, segment, resume = due
+                else:
+                    try:
+                        object_id = await next_id()
+                    except StopAsyncIteration:
+                        if not later:
+                            break
+                        await later.wait()
+                        continue
+                    segment = ""
                 result: T | LoopsError | None = bulk.rejected
                 if result is None:
                     try:
-                        result = await fetch(object_id, path_segment(object_id, parameter))
+                        if resume is None:
+                            segment = path_segment(object_id, parameter)
+                        result = await fetch(object_id, segment, resume)
+                    except Deferred as deferred:
+                        later.add(deferred, object_id, segment)
+                        continue
                     except LoopsError as exc:
                         result = bulk.failed(exc)
                 while len(ready) >= concurrency:
@@ -180,6 +226,39 @@ async def iter_many(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+
+
+class _Later:
+    """The throttled lookups of one bulk call, each to be resumed at its ``not_before``.
+
+    A throttled lookup does not hold its worker while it waits out ``Retry-After``: the worker
+    looks up other ids and comes back to it when it is due (due ones first).
+    """
+
+    __slots__ = ("_heap", "_order")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, str, str, RetryState]] = []
+        self._order = itertools.count()  # ties in time keep their order, never compare states
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def add(self, deferred: Deferred, object_id: str, segment: str) -> None:
+        entry = (deferred.not_before, next(self._order), object_id, segment, deferred.state)
+        heapq.heappush(self._heap, entry)
+
+    def due(self) -> tuple[str, str, RetryState] | None:
+        """The earliest lookup whose time has come (taken off), or ``None``."""
+        heap = self._heap
+        if not heap or heap[0][0] > asyncio.get_running_loop().time():
+            return None
+        _, _, object_id, segment, state = heapq.heappop(heap)
+        return object_id, segment, state
+
+    async def wait(self) -> None:
+        """Sleep until the earliest lookup is due."""
+        await asyncio.sleep(self._heap[0][0] - asyncio.get_running_loop().time())
 
 
 async def _run_workers(worker: Callable[[], Coroutine[Any, Any, None]], count: int) -> None:

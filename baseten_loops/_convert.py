@@ -6,7 +6,9 @@ module, and every failure becomes a :class:`ResponseValidationError` naming the 
 
 Two converters come from one recipe: a fast one (no detailed validation) structures every valid
 body; only when it fails is the body structured again by the detailed one, whose errors name
-every failing field path. Valid bodies, the common case, never pay for error bookkeeping.
+the failing field paths. Valid bodies, the common case, never pay for error bookkeeping. The
+detailed pass stops looking once it has found :data:`MAX_ERRORS` problems and counts what it
+left out, so a hostile body (a megabyte of ``{}`` items) costs about what decoding it does.
 
 :func:`parse_response` reads the answer of any route in ``_routes.py``, sampler lookups (bulk
 calls make thousands) included.
@@ -14,6 +16,7 @@ calls make thousands) included.
 
 from __future__ import annotations
 
+import contextvars
 import enum
 import functools
 import json
@@ -22,12 +25,18 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    BaseValidationError,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
 
 from ._exceptions import ResponseValidationError
 from ._models import (
@@ -65,9 +74,16 @@ from ._models import (
     User,
     UserConfig,
 )
-from ._sansio import redact
+from ._sansio import scrub
 
-__all__ = ["parse_datetime", "parse_response", "structure"]
+__all__ = ["MAX_ERRORS", "parse_datetime", "parse_response", "structure"]
+
+#: Most problems a :class:`ResponseValidationError` describes. The detailed pass stops looking
+#: once it has found this many; a last line of ``errors`` says how many more it found and how
+#: many array items or object entries it never looked at.
+MAX_ERRORS = 30
+#: Longest line of ``errors`` (a field path and what is wrong, quoting the value).
+_LINE_CHARS = 300
 
 # RFC 3339 date-time with a mandatory offset; 0-9 fractional digits (Python 3.10's
 # fromisoformat takes only 3 or 6 and no "Z", so the parsing is done here). ASCII digits only:
@@ -334,8 +350,12 @@ def _make_converter(*, detailed: bool) -> cattrs.Converter:
     # Generic shapes (optionals, arrays, maps, open enums) as factories; the exact unions
     # registered after them take precedence, and plain classes never match these predicates.
     converter.register_structure_hook_factory(_is_optional, _optional_hook_factory(converter))
-    converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
-    converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
+    if detailed:  # the pass that collects errors: it stops once it has found enough of them
+        converter.register_structure_hook_factory(_is_tuple, _bounded_tuple_hook(converter))
+        converter.register_structure_hook_factory(_is_dict, _bounded_dict_hook(converter))
+    else:
+        converter.register_structure_hook_factory(_is_tuple, _tuple_hook_factory(converter))
+        converter.register_structure_hook_factory(_is_dict, _dict_hook_factory(converter))
     converter.register_structure_hook_factory(_is_open_enum, _open_enum_hook)
     _register_exact(converter, Any, _any_hook)
     converter.register_structure_hook(str, _strict_str)
@@ -402,6 +422,95 @@ def _objects_only(structure: Callable[[Any, Any], T]) -> Callable[[Any, Any], T]
     return structure_object
 
 
+class _Collected:
+    """What one detailed pass has found so far: problems counted, elements never looked at."""
+
+    __slots__ = ("problems", "unchecked")
+
+    def __init__(self) -> None:
+        self.problems = 0
+        self.unchecked = 0
+
+
+# The detailed pass under way in this thread or task (structuring never awaits, so one at a time).
+_COLLECTED: contextvars.ContextVar[_Collected] = contextvars.ContextVar("_COLLECTED")
+
+
+def _bounded_tuple_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """The detailed pass's JSON arrays: each item checked until enough problems are found."""
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        item_type = typing.get_args(type_)[0]
+        structure_item = converter.get_structure_hook(item_type)
+
+        def structure_tuple(value: Any, _: object) -> tuple[Any, ...]:
+            if type(value) is not list:
+                raise TypeError(f"expected an array, got {_type_name(value)}")
+            items = _structure_elements(enumerate(value), len(value), structure_item, item_type)
+            return tuple(items.values())
+
+        return structure_tuple
+
+    return factory
+
+
+def _bounded_dict_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """The detailed pass's JSON objects used as maps, bounded like its arrays."""
+
+    def factory(type_: Any) -> Callable[[Any, Any], Any]:
+        value_type = typing.get_args(type_)[1]
+        structure_value = converter.get_structure_hook(value_type)
+
+        def structure_dict(value: Any, _: object) -> dict[Any, Any]:
+            if type(value) is not dict:
+                raise TypeError(f"expected an object, got {_type_name(value)}")
+            # JSON object keys are always strings: only the values can be wrong.
+            return _structure_elements(value.items(), len(value), structure_value, value_type)
+
+        return structure_dict
+
+    return factory
+
+
+def _structure_elements(
+    elements: Iterable[tuple[Any, Any]],
+    count: int,
+    structure_element: Callable[[Any, Any], Any],
+    element_type: Any,
+) -> dict[Any, Any]:
+    """Structure ``(index or key, value)`` pairs; stop once :data:`MAX_ERRORS` problems are in.
+
+    Failures are gathered as cattrs' detailed mode does (an :class:`IterableValidationError`
+    whose members carry their index or key), so :func:`_describe` reads them alike. What is
+    left unchecked is counted in the pass's :class:`_Collected`.
+    """
+    collected = _COLLECTED.get()
+    done: dict[Any, Any] = {}
+    failures: list[Exception] = []
+    for position, (where, element) in enumerate(elements):
+        if collected.problems >= MAX_ERRORS:
+            collected.unchecked += count - position
+            break
+        counted_before = collected.problems  # problems found inside it count as they are met
+        try:
+            done[where] = structure_element(element, element_type)
+        except Exception as exc:
+            note = IterableValidationNote(f"Structuring @ {where!r}", where, element_type)
+            exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
+            failures.append(exc)
+            collected.problems = counted_before + _problem_count(exc)
+    if failures:
+        raise IterableValidationError("invalid elements", failures, element_type)
+    return done
+
+
+def _problem_count(exc: BaseException) -> int:
+    """How many lines :func:`_describe` makes of ``exc``: its leaf errors."""
+    if isinstance(exc, BaseValidationError):
+        return sum(_problem_count(member) for member in exc.exceptions)
+    return 1
+
+
 _FAST = _make_converter(detailed=False)
 _DETAILED = _make_converter(detailed=True)
 
@@ -430,12 +539,36 @@ def _format_leaf(exc: BaseException, _type: type | None) -> str:
 
 
 def _fail(
-    errors: tuple[str, ...], *, what: str = "sampler", secret: tuple[str, ...] = ()
+    errors: tuple[str, ...],
+    *,
+    what: str = "sampler",
+    secret: tuple[str, ...] = (),
+    unchecked: int = 0,
 ) -> ResponseValidationError:
-    # Field values are quoted in the lines; a server echoing the key into one must not leak it.
-    errors = tuple(redact(line, secret) for line in errors)
-    summary = errors[0] if len(errors) == 1 else f"{errors[0]} (and {len(errors) - 1} more)"
-    return ResponseValidationError(f"invalid {what} response: {summary}", errors=errors)
+    """The error listing ``errors`` (at most :data:`MAX_ERRORS` of them), scrubbed.
+
+    Field values are quoted in the lines; a server echoing the key into one must not leak it,
+    and a megabyte-long value must not make a megabyte-long message (:func:`scrub`). When
+    problems or unchecked elements were left out, a last line (and the message) says so.
+    """
+    listed = tuple(scrub(line, secret, limit=_LINE_CHARS) for line in errors[:MAX_ERRORS])
+    left_out = _left_out(len(errors) - len(listed), unchecked)
+    if len(errors) == 1 and not left_out:
+        summary = listed[0]
+    else:
+        summary = f"{listed[0]} (and {len(listed) - 1} more{'; ' + left_out if left_out else ''})"
+    if left_out:
+        listed += (f"({left_out})",)
+    return ResponseValidationError(f"invalid {what} response: {summary}", errors=listed)
+
+
+def _left_out(problems: int, unchecked: int) -> str:
+    parts = []
+    if problems:
+        parts.append(f"{problems:,} more problem{'s' if problems != 1 else ''}")
+    if unchecked:
+        parts.append(f"{unchecked:,} item{'s' if unchecked != 1 else ''} not checked")
+    return "left out: " + ", ".join(parts) if parts else ""
 
 
 def structure(
@@ -443,10 +576,10 @@ def structure(
 ) -> Any:
     """Structure decoded JSON into ``type_`` (a model, ``tuple[Model, ...]``, a union ...).
 
-    Raises :class:`ResponseValidationError` naming each failing field under ``path``
-    (``runs[0].created_at: ...``), with a message that starts ``invalid {what} response``
-    (``what`` defaults to ``path``, then to the type's name) and each of ``secret`` blanked
-    out of the values it quotes.
+    Raises :class:`ResponseValidationError` naming the failing fields under ``path``
+    (``runs[0].created_at: ...``; at most :data:`MAX_ERRORS`, then how many were left out),
+    with a message that starts ``invalid {what} response`` (``what`` defaults to ``path``, then
+    to the type's name) and each of ``secret`` blanked out of the values it quotes.
     """
     try:
         return _FAST.structure(data, type_)
@@ -455,14 +588,18 @@ def structure(
     # Raised outside the except block: the cattrs error quotes the body's values, and would
     # otherwise stay reachable as the new error's __context__.
     problems: tuple[str, ...] = ()
+    collected = _Collected()
+    pass_token = _COLLECTED.set(collected)
     try:
         _DETAILED.structure(data, type_)
     except Exception as exc:
         problems = _describe(exc, path)
+    finally:
+        _COLLECTED.reset(pass_token)
     if problems:
         del data  # out of this frame's locals, which capture_locals would print
         what = what or path or getattr(type_, "__name__", "")
-        raise _fail(problems, what=what, secret=secret)
+        raise _fail(problems, what=what, secret=secret, unchecked=collected.unchecked)
     raise AssertionError("the fast and detailed converters disagree")  # pragma: no cover
 
 

@@ -25,6 +25,7 @@
     │   ├── SamplerFailedError                 ... of a sampler
     │   └── DeploymentFailedError              ... of a Loops deployment
     ├── WaitTimeoutError (also TimeoutError)   a wait_until_... ran out of time
+    ├── ClientThrottledError                   not sent: paced, and told not to wait for a slot
     └── ClientClosedError                      the client was closed (before or during the call)
 
 The API key is never reachable from an exception of this tree: not in its message, attributes
@@ -261,9 +262,24 @@ class WaitTimeoutError(LoopsError, TimeoutError):
         self.last_seen = last_seen if last_seen is not None else last_sampler
 
 
+class ClientThrottledError(LoopsError):
+    """Not sent: the route is paced and ``FlowControl(wait_for_slot=False)`` refuses to wait.
+
+    Attributes:
+        retry_after: Seconds until the request would have had its sending slot, e.g. for a web
+            service to answer its own caller ``429`` with ``Retry-After``.
+
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ClientClosedError(LoopsError):
     """The :class:`LoopsClient` was closed, before the call or while it was running.
 
     Raised instead of aiohttp's ``RuntimeError: Session is closed``; also raised when the
-    ``aiohttp.ClientSession`` passed as ``session=`` has been closed. Create a new client.
+    ``aiohttp.ClientSession`` passed as ``session=`` has been closed, and by every method and
+    unfinished iterator of a closed :class:`SyncLoopsClient`. Create a new client.
     """

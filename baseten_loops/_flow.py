@@ -1,52 +1,97 @@
-"""Client-wide flow control: how fast one client sends, learnt from the server's 429s.
+"""Flow control: how fast a client sends on each route, measured from what the server accepts.
 
-Pure arithmetic on a clock passed in (no sleeping, no I/O); the session (``_session.py``) asks
-:meth:`RateLimiter.reserve` before each attempt and reports each answer. The design, and why,
-is in ``docs/flow-control.md``; in short:
+Pure arithmetic on a clock passed in (no sleeping, no I/O): the session (``_session.py``) asks
+a :class:`RouteFlow` for a sending slot before each attempt and reports each answer; the flow
+simulator in the tests (``tests/flowsim.py``) drives the same objects on a virtual clock.
+``docs/flow-control.md`` explains the design, ``docs/design.md#flow-control`` what it was chosen
+against. In short:
 
-- Nothing is limited until the server first throttles (a 429, or a 503 with Retry-After), so
-  an unthrottled client pays a counter increment per request and nothing else.
-- Then every request of the client takes a slot from one schedule (GCRA: slots ``1/rate``
-  apart, handed out in order), so workers cannot form a herd: a retry waits for its slot like
-  everybody else.
-- The rate follows CUBIC, as botocore's ``adaptive`` retry mode does: on a throttle it drops to
-  ``beta`` times the rate it had (or, the first time, the send rate measured over the last
-  second), and then grows back along a cubic curve that is flat near the rate where the server
-  last pushed back and probes beyond it only slowly. Unlike botocore, the curve is scaled so
-  that the climb back takes ``_RECOVERY_SECONDS`` whatever the rate (botocore's fixed constant
-  takes about 9 s to recover at 1,000 requests/s).
-- Only a real limit slows the client: at least ``_THROTTLE_SHARE`` of the last second's
-  requests must have been throttled (a limit throttles a growing share as the client pushes
-  past it; a stray 429 from a flaky proxy does not).
-- One decrease per congestion event, as TCP does per round trip: the 429s of requests that took
-  their slot before the last decrease (and so went out at the old pace) report the same event
-  and are not counted again. Without this a burst of 64 throttled answers would cut the rate by
-  0.7^64.
+- **Per route.** Each route (``samplers.get``, ``deployments.logs`` ...) has its own
+  :class:`RouteFlow`: a limit on one never slows another.
+- **Slow start.** On a route's first use at most ``_INITIAL_WINDOW`` requests are in flight,
+  one more per accepted answer (so twice as many each round trip, as TCP's slow start), until
+  ``_MAX_WINDOW`` go through unthrottled. A rate-limited route then costs a dozen refused
+  requests on first use, not the client's whole concurrency.
+- **Nothing is paced until the server throttles** (429, or 503 with ``Retry-After``) twice in
+  one round of answers: a single 429 is not a limit.
+- **The limit is measured, not guessed.** A saturated token-bucket server accepts exactly its
+  rate, so answers are counted in rounds (at least ``_ROUND_SECONDS`` and two round trips): far
+  over the limit, the rate is cut to what the server accepted per second of the round, counting
+  only the time the client was sending, never extrapolating from a young window (as TCP BBR
+  paces at the measured delivery rate). When the limit is first hit the client pauses two round
+  trips and restarts at half the rate it was sending, which clients sharing a limit have alike.
+- **Near the limit**, the rate steers the share of throttled answers (averaged over recent
+  answers) towards ``_TARGET / sqrt(rate)``: 1% at 1,000 requests per second, 3% at 100. A few
+  throttled answers are the price of knowing where the limit is. Clients sharing a limit all
+  see the same share throttled but aim at different ones, so the faster slow down and the
+  slower speed up until all send alike: fair shares, without talking to each other.
+- **Probing.** Rounds without a throttled answer while the pacing holds the client back grow
+  the rate, by ``_PROBE_GAIN`` per round after ``_CLEAN_ROUNDS`` of them: a raised limit is
+  found within a second.
+- **Letting go.** When the client does not use the rate it is allowed, and that rate has grown
+  well past the last measured limit without throttling, pacing stops: stray 429s leave
+  nothing behind. An idle client learns nothing from its own idleness (no answers, no rounds).
+- **Slots.** Requests wait in one queue per route, first come first served; the head is sent
+  about ``1/rate`` after the previous actual send (dithered, so that clients sharing a limit
+  do not lock into step with the server's tokens). Nothing is reserved ahead: a call that gives
+  up leaves no hole, and a new rate applies at once to every waiting request.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import math
+import random
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from ._retry import _positive, _positive_or_none
 
-__all__ = ["FlowControl", "RateLimiter"]
+__all__ = ["FlowControl", "RouteFlow"]
 
 logger = logging.getLogger("baseten_loops")
 
-#: Width, in seconds, of the window over which send and acceptance rates are measured.
-_MEASURE_WINDOW = 1.0
-#: Share of the requests of the last window that must have been throttled before the client
-#: slows down. A real limit throttles a growing share as the client pushes past it; a few
-#: stray 429s (a flaky proxy, another client's burst) must not halve the client's speed.
-_THROTTLE_SHARE = 0.1
-#: A slot this close (seconds) is taken without sleeping: sub-millisecond sleeps cost more
-#: than they smooth.
-_SLOT_TOLERANCE = 0.002
+#: A round of answers lasts at least this long (seconds) and two round trips ...
+_ROUND_SECONDS = 0.1
+#: ... and holds at least this many answers.
+_ROUND_ANSWERS = 4
+#: Far over the limit (more answers throttled than accepted), a round ends after this many
+#: answers and one round trip: the sooner the rate comes down, the fewer requests are refused.
+_OVERLOAD_ANSWERS = 16
+#: A round with more than this share of its answers throttled (and at least
+#: ``_OVERLOAD_THROTTLED`` of them: fewer are chance at low rates) is far over the limit.
+_OVERLOAD_SHARE = 0.2
+_OVERLOAD_THROTTLED = 4
+#: The throttled share aimed at near the limit is this over the square root of the rate.
+_TARGET = 0.3
+#: Answers over which the throttled share is averaged.
+_SHARE_ANSWERS = 64
+#: How far one round steers the rate towards the target share, at most.
+_GAIN = 0.05
+#: Rounds without a throttled answer, held back by the pacing, after which the rate grows by
+#: ``_PROBE_GAIN`` each round (BBR probes at 1.25x).
+_CLEAN_ROUNDS = 3
+_PROBE_GAIN = 1.25
+#: When the limit is first hit, pace at this share of the rate the client was sending at.
+_DRAIN = 0.5
+#: The share of its rate a client must use for the pacing to count as holding it back.
+_BINDING_SHARE = 0.8
+#: Rounds in a row not using its rate, and growth past the last measured limit, after which
+#: pacing stops.
+_IDLE_ROUNDS = 3
+_RELEASE_GROWTH = 1.5
+#: Slow start: requests in flight on a route's first use, one more per accepted answer, until
+#: this many went through unthrottled (then the window is dropped).
+_INITIAL_WINDOW = 16
+_MAX_WINDOW = 1024
+#: Spacing between slots varies at random by this share of ``1/rate``, either way.
+_DITHER = 0.5
+#: A slot this close (seconds) is taken at once: sub-millisecond sleeps cost more than they
+#: smooth.
+SLOT_TOLERANCE = 0.001
 
 
 def _not_bool(_: object, attribute: Any, value: object) -> None:
@@ -57,160 +102,297 @@ def _not_bool(_: object, attribute: Any, value: object) -> None:
 
 @attrs.frozen
 class FlowControl:
-    """How fast one client may send, shared by every call of that client.
+    """How fast a client may send, per route, shared by every call of that client.
 
     The default needs no configuration: the client sends as fast as its calls ask until the
-    server throttles it (``429``, or ``503`` with ``Retry-After``), then paces every request
-    of the client to a rate it learns from those answers, and keeps probing upwards.
+    server throttles a route (``429``, or ``503`` with ``Retry-After``), then paces that
+    route's requests at the rate the server was measured to accept, probing upwards now and
+    then, and stops pacing once the server stops throttling.
 
     Attributes:
-        max_rate: Requests per second the client never exceeds, for a quota you know
-            (``None``, the default: no fixed cap).
-        adaptive: Learn the rate from throttled answers (default ``True``). With ``False`` the
-            client only ever applies ``max_rate`` (if any) and treats a 429 per request.
-        min_rate: The learnt rate never drops below this many requests per second (default
-            0.5), so a throttled client still makes progress.
-        beta: The fraction of the rate kept after a throttle (default 0.7, as CUBIC and
-            botocore use).
+        max_rate: Requests per second the client never exceeds on any one route, for a quota
+            you know (``None``, the default: no fixed cap). Several processes sharing one
+            quota: give each its share (``quota / processes``).
+        adaptive: Measure and pace the rate when the server throttles (default ``True``).
+            With ``False`` only ``max_rate`` (if any) paces requests, and a throttled request
+            is retried on its own, with backoff.
+        min_rate: Pacing never goes below this many requests per second (default 0.5), so a
+            throttled route still makes progress.
+        wait_for_slot: ``True`` (default): a request that the pacing holds back waits for its
+            slot (as long as the call's deadline allows). ``False``: the call fails at once
+            with :class:`ClientThrottledError` instead, e.g. for a web service that would
+            rather answer its own caller "429, retry later" than hold the request.
 
     """
 
     max_rate: float | None = attrs.field(default=None, validator=[_not_bool, _positive_or_none])
     adaptive: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
     min_rate: float = attrs.field(default=0.5, validator=[_not_bool, _positive])
-    beta: float = attrs.field(
-        default=0.7, validator=[attrs.validators.gt(0.0), attrs.validators.lt(1.0)]
-    )
+    wait_for_slot: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
 
-#: Seconds the rate takes to climb back to where the server last pushed back (CUBIC's K).
-_RECOVERY_SECONDS = 2.0
+class RouteFlow:
+    """The pacing state of one route (or one group of routes sharing a server limit).
 
-
-class RateLimiter:
-    """The mutable state behind a :class:`FlowControl` (one per client).
-
-    Every method takes ``now`` (event-loop time, seconds) so that tests drive it with a
-    synthetic clock.
+    Every method takes ``now`` (event-loop time, seconds), so that tests and the simulator
+    drive it with a virtual clock. Not thread-safe by itself: the session uses it from one
+    event loop at a time.
     """
 
     __slots__ = (
+        "_accepted",
+        "_clean",
         "_config",
-        "_cubic_c",
-        "_decreased_at",
-        "_last_logged_rate",
-        "_next_slot",
-        "_rate",
-        "_sent_now",
-        "_sent_prev",
-        "_throttled_now",
-        "_throttled_prev",
-        "_w_max",
-        "_window_start",
+        "_gap",
+        "_idle",
+        "_in_flight",
+        "_last_logged",
+        "_last_send",
+        "_measured",
+        "_rand",
+        "_round_start",
+        "_sent",
+        "_share",
+        "_srtt",
+        "_throttled",
+        "_window",
+        "name",
+        "queue",
+        "rate",
         "throttled",
         "waited",
     )
 
-    def __init__(self, config: FlowControl) -> None:
+    def __init__(
+        self, config: FlowControl, name: str = "", rand: Callable[[], float] = random.random
+    ) -> None:
         self._config = config
-        #: The learnt rate (requests/s), or ``None`` while nothing has been throttled.
-        self._rate: float | None = None
-        self._w_max = 0.0  # CUBIC: the rate at the last decrease
-        self._decreased_at = -math.inf  # when the last decrease happened
-        self._next_slot = -math.inf  # the earliest time the next request may be sent
-        self._window_start = -math.inf
-        self._cubic_c = 0.0  # CUBIC: W(t) = C (t - K)^3 + W_max
-        self._sent_now = self._sent_prev = 0
-        self._throttled_now = self._throttled_prev = 0
-        self._last_logged_rate: float | None = None
-        #: Throttled answers met so far.
+        self._rand = rand
+        self._gap = 1.0  # this slot's spacing, in units of 1/rate (dithered)
+        #: The route (or limit policy) this flow paces, for logs and stats.
+        self.name = name
+        #: The pacing rate in force (requests per second), or ``None``: not paced.
+        self.rate: float | None = config.max_rate
+        self._last_send = -math.inf
+        # The current round of answers: when it started, what it counted.
+        self._round_start: float | None = None
+        self._accepted = self._throttled = self._sent = 0
+        self._srtt = 0.0  # smoothed round-trip time of answers
+        self._measured = 0.0  # the rate measured in the last throttled round
+        self._clean = 0  # rounds in a row held back by the pacing and not throttled
+        self._idle = 0  # rounds in a row in which the client did not use its rate
+        self._share = 0.0  # the share of answers throttled, averaged over recent rounds
+        # Slow start: until the route has proven it is not throttled at this many requests in
+        # flight, at most `_window` are (growing by one per accepted answer, so doubling each
+        # round trip, as TCP's slow start). A rate-limited route then costs the client a dozen
+        # throttled requests on its first use instead of its whole concurrency.
+        self._window: float | None = (
+            _INITIAL_WINDOW if config.adaptive and config.max_rate is None else None
+        )
+        self._in_flight = 0
+        self._last_logged: float | None = None
+        #: Requests waiting for a slot, first come first served (opaque tickets).
+        self.queue: collections.deque[object] = collections.deque()
+        #: Throttled answers met on this route so far.
         self.throttled = 0
         #: Seconds requests have waited for a slot, summed over requests.
         self.waited = 0.0
 
-    def rate(self, now: float) -> float | None:
-        """The rate in force at ``now`` (requests per second), or ``None`` for no limit."""
-        learnt = self._rate
-        if learnt is not None:
-            # CUBIC: concave back up to W_max, flat around it, convex beyond (the probe).
-            elapsed = now - self._decreased_at - _RECOVERY_SECONDS
-            learnt = max(learnt, self._cubic_c * elapsed**3 + self._w_max)
-            # Never run far ahead of what the client actually sends (an idle client must not
-            # "learn" an absurd rate and then burst into the limit).
-            measured = self._measured(self._sent_now, self._sent_prev, now)
-            learnt = min(learnt, max(2.0 * measured, self._w_max))
-        cap = self._config.max_rate
-        if cap is None:
-            return learnt
-        return cap if learnt is None else min(cap, learnt)
+    # -- slots -----------------------------------------------------------------------------
 
-    def reserve(self, now: float) -> float:
-        """Take the next sending slot; return the seconds to wait for it (0: send now)."""
-        self._count(now)
-        self._sent_now += 1
-        rate = self.rate(now)
+    def next_slot(self) -> float:
+        """When the next request may be sent: about ``1/rate`` after the previous actual send.
+
+        ``inf`` while the slow-start window is full: the next answer opens it.
+        """
+        window = self._window
+        if window is not None and self._in_flight >= window:
+            return math.inf
+        rate = self.rate
         if rate is None:
-            return 0.0
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + 1.0 / rate
-        self._log_rate(rate)
-        wait = slot - now
-        if wait <= _SLOT_TOLERANCE:
-            return 0.0
-        self.waited += wait
-        return wait
+            return -math.inf
+        return self._last_send + self._gap / rate
 
-    def on_throttled(self, reserved_at: float, now: float) -> None:
-        """A throttled answer: slow the whole client down.
+    def try_send(self, now: float) -> bool:
+        """Send now if nobody waits and the slot is free; records the send. The hot path."""
+        if self.queue:
+            return False
+        window = self._window
+        if window is not None and self._in_flight >= window:
+            return False
+        rate = self.rate
+        if rate is not None and now + SLOT_TOLERANCE < self._last_send + self._gap / rate:
+            return False
+        self._sent_at(now)
+        return True
 
-        ``reserved_at`` is when the request took its slot (:meth:`reserve`); a request that
-        took it before the last slow-down was sent at the old pace and reports the congestion
-        event already acted on.
+    def expected_wait(self, now: float, ahead: int | None = None) -> float:
+        """Seconds a request joining the queue now should wait (``ahead``: waiting before it)."""
+        rate = self.rate
+        if rate is None:
+            return 0.0  # the slow-start window opens within round trips: no estimate needed
+        if ahead is None:
+            ahead = len(self.queue)
+        return max(0.0, self.next_slot() - now) + ahead / rate
+
+    def pop_due(self, now: float) -> object | None:
+        """The head of the queue if its slot has come (its send is recorded), else ``None``."""
+        if not self.queue or now + SLOT_TOLERANCE < self.next_slot():
+            return None
+        self._sent_at(now)
+        return self.queue.popleft()
+
+    def _sent_at(self, now: float) -> None:
+        # Spacing counts from the previous actual send, and a slot is never banked ahead; a
+        # send let through a little early (SLOT_TOLERANCE) counts as sent at its slot, so
+        # that the tolerance never adds up to a faster rate.
+        rate = self.rate
+        if rate is not None:
+            now = max(now, self._last_send + self._gap / rate)
+            # Dithered spacing: strictly periodic clients sharing a limit lock into phase with
+            # the server's tokens, and one of them gets every 429 (seen in the simulator).
+            self._gap = 1.0 + _DITHER * (2.0 * self._rand() - 1.0)
+        self._last_send = now
+        self._sent += 1
+        if self._window is not None:
+            self._in_flight += 1
+
+    def on_lost(self) -> None:
+        """A request sent that got no answer (a timeout, a dropped connection, cancelled)."""
+        if self._window is not None:
+            self._in_flight -= 1
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def on_answer(self, now: float, sent_at: float, *, throttled: bool) -> bool:
+        """Count an answer to a request sent at ``sent_at``; ``True`` if the rate changed.
+
+        ``throttled``: a 429, or a 503 with ``Retry-After``.
         """
-        self.throttled += 1
-        self._count(now)
-        self._throttled_now += 1
+        rtt = now - sent_at
+        self._srtt += (rtt - self._srtt) * 0.125
+        start = self._round_start
+        if start is None or not (self._accepted or self._throttled):
+            # The round's first answer: a round never counts time in which nothing was sent
+            # (an idle client learns nothing from its own idleness).
+            start = self._round_start = sent_at if start is None else max(start, sent_at)
+        if throttled:
+            self.throttled += 1
+            self._throttled += 1
+        else:
+            self._accepted += 1
+        window = self._window
+        opened = False
+        if window is not None:
+            self._in_flight -= 1
+            if throttled:
+                # A limit: halve the window (as TCP does on a loss) until pacing takes over.
+                self._window = max(window / 2, 1.0)
+            else:
+                self._window = window + 1
+                if window + 1 >= _MAX_WINDOW:
+                    self._window = None  # no limit in sight at this concurrency
+            opened = bool(self.queue)  # a waiting request may go
+        answers = self._accepted + self._throttled
+        elapsed = now - start
+        if throttled and self.rate is None and self._throttled >= 2:
+            # First signs of a limit: act now, before the unpaced workers send more into it.
+            due = elapsed > 0
+        elif self._throttled > self._accepted:
+            # Far over the limit: act on the first dozen answers rather than a whole round.
+            due = answers >= _OVERLOAD_ANSWERS and elapsed >= self._srtt
+        else:
+            due = answers >= _ROUND_ANSWERS and elapsed >= max(_ROUND_SECONDS, 2 * self._srtt)
+        if not due:
+            return opened
+        return self._end_round(now, elapsed) or opened
+
+    def _end_round(self, now: float, elapsed: float) -> bool:
+        accepted, throttled, sent = self._accepted, self._throttled, self._sent
+        answers = accepted + throttled
+        self._round_start = now
+        self._accepted = self._throttled = self._sent = 0
         config = self._config
-        if not config.adaptive or reserved_at <= self._decreased_at:
-            return  # adaptation off, or an echo of a congestion event already acted on
-        sent = self._measured(self._sent_now, self._sent_prev, now)
-        throttled = self._measured(self._throttled_now, self._throttled_prev, now)
-        if throttled < _THROTTLE_SHARE * sent:
-            return  # a stray 429, not a limit being hit
-        current = self.rate(now)
-        if current is None:  # first throttle: start from what the client was really sending
-            current = max(sent, config.min_rate)
-        new_rate = max(config.beta * current, config.min_rate)
-        self._w_max = current
-        self._cubic_c = (current - new_rate) / _RECOVERY_SECONDS**3
-        self._rate = new_rate
-        self._decreased_at = now
-        logger.debug("throttled: client rate %.1f -> %.1f requests/s", current, new_rate)
-        self._last_logged_rate = new_rate
-
-    def _count(self, now: float) -> None:
-        """Roll the measurement windows forward to ``now``."""
-        if self._window_start + _MEASURE_WINDOW > now:
-            return
-        if self._window_start + 2 * _MEASURE_WINDOW > now:
-            self._sent_prev, self._throttled_prev = self._sent_now, self._throttled_now
-            self._window_start += _MEASURE_WINDOW
-        else:  # idle for more than a window: the past says nothing about now
-            self._sent_prev = self._throttled_prev = 0
-            self._window_start = now
-        self._sent_now = self._throttled_now = 0
-
-    def _measured(self, in_window: int, in_previous: int, now: float) -> float:
-        """Events per second over the last ``_MEASURE_WINDOW`` seconds.
-
-        A sliding window: the previous window counts for the part of it still covered.
-        """
-        into = min(max(now - self._window_start, 0.0), _MEASURE_WINDOW)
-        share_of_previous = 1.0 - into / _MEASURE_WINDOW
-        return (in_window + in_previous * share_of_previous) / _MEASURE_WINDOW
-
-    def _log_rate(self, rate: float) -> None:
-        last = self._last_logged_rate
-        if last is None or abs(rate - last) > 0.1 * last:
-            logger.debug("client rate now %.1f requests/s", rate)
-            self._last_logged_rate = rate
+        old = self.rate
+        if not config.adaptive:
+            return False
+        if old is None:
+            if throttled < 2:
+                return False  # not paced, not throttled: nothing to learn
+            # The limit was just hit, unpaced. What was accepted so far counts the tokens
+            # the server's bucket held, most of them taken by whoever came first; so start
+            # at a share of the rate the client was sending at, which clients that share
+            # the limit have about alike (as BBR drains after start-up), and send nothing for
+            # two round trips: the answers still in flight are the next round.
+            new = max(sent, 1) / elapsed * _DRAIN
+            self._last_send = now + 2 * self._srtt - self._gap / new
+            self._window = None  # pacing takes over from the slow-start window
+            self._share = 0.0
+        else:
+            # Time spent with nothing to send (the end of a batch, lookups waiting out a
+            # Retry-After) says nothing about the limit: count only the time the sends of
+            # this round took at the pacing rate.
+            busy = min(elapsed, max(sent, 1) / old)
+            share = throttled / answers
+            if share > _OVERLOAD_SHARE and throttled >= _OVERLOAD_THROTTLED:
+                # Far over the limit (it went down, or the start was too fast): what the
+                # server accepted in the round is the limit, or this client's share of it.
+                self._share = _OVERLOAD_SHARE
+                new = max(accepted, 1) / busy
+                self._measured = new
+            else:
+                # Near the limit: steer the throttled share (averaged over about _SHARE_ANSWERS
+                # answers) to a target that falls with the square root of the rate. A few
+                # throttled answers are the price of knowing where the limit is; and since
+                # clients sharing a limit see the same share throttled but aim at different
+                # targets, the faster ones slow down and the slower ones speed up until all
+                # send alike: they converge to fair shares without talking to each other.
+                weight = min(1.0, answers / _SHARE_ANSWERS)
+                self._share += (share - self._share) * weight
+                target = _TARGET / math.sqrt(old)
+                if throttled or sent < _BINDING_SHARE * old * elapsed:
+                    self._clean = 0
+                else:
+                    self._clean += 1
+                gain = 1.0 + _GAIN * (target - self._share) / max(target, self._share)
+                if self._clean > _CLEAN_ROUNDS:  # nothing throttled for a while: look faster
+                    gain = max(gain, _PROBE_GAIN)
+                if sent < _BINDING_SHARE * old * elapsed and gain > 1.0:
+                    # The client sends less than it may: the rate is not what holds it back.
+                    # Once it has also grown well past the last measured limit without being
+                    # throttled, the limit is gone (or never was: a few stray 429s): stop
+                    # pacing. Not before: a client that merely has less to send (the end of
+                    # a batch, lookups waiting out a Retry-After) must find the pacing in
+                    # place when it sends again.
+                    self._idle += 1
+                    if (
+                        self._idle < _IDLE_ROUNDS
+                        or old < _RELEASE_GROWTH * self._measured
+                        or config.max_rate is not None
+                    ):
+                        return False
+                    self.rate = None
+                    self._idle = 0
+                    logger.debug("%s: not throttled any more; pacing stopped", self.name)
+                    self._last_logged = None
+                    return True
+                self._idle = 0
+                new = old * gain
+        cap = config.max_rate
+        new = max(new, config.min_rate)
+        if cap is not None:
+            new = min(new, cap)
+        self.rate = new
+        if old is None:
+            logger.debug(
+                "%s: throttled; pacing at %.1f requests/s, the rate the server accepted",
+                self.name,
+                new,
+            )
+            self._last_logged = new
+        else:
+            last = self._last_logged
+            if last is None or abs(new - last) > 0.1 * last:
+                logger.debug("%s: pacing now %.1f requests/s", self.name, new)
+                self._last_logged = new
+        return new != old

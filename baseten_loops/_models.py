@@ -175,17 +175,23 @@ class InstanceType(_Model):
 class Sampler:
     """A Loops sampler: a base model served at ``base_url`` (``LoopsSamplerV1``).
 
+    The fields with defaults are the ones an answer may leave out; they follow the required
+    ones, so build a ``Sampler`` with keywords.
+
     Attributes:
         id: The sampler's id.
         base_url: Where the sampler serves inference.
         base_model: The HuggingFace base model it serves.
         created_at: When it was created; always timezone-aware.
-        model_id: Hashid of the underlying Baseten model; ``None`` for serverless samplers.
-        deployment_id: Hashid of the model deployment; ``None`` for serverless samplers.
         status: The current status.
+        model_id: Hashid of the underlying Baseten model; ``None`` for serverless samplers,
+            and when the API leaves it out.
+        deployment_id: Hashid of the model deployment; ``None`` for serverless samplers, and
+            when the API leaves it out.
         user: Who created it, when the API says (``None`` when absent).
         instance_type: The hardware, when the API says (``None`` when absent or null).
-        node_count: How many nodes, when the API says (``None`` when absent).
+        node_count: How many nodes serve it (``1`` when the API leaves it out, the spec's
+            default).
 
     """
 
@@ -193,12 +199,12 @@ class Sampler:
     base_url: str
     base_model: str
     created_at: datetime
-    model_id: str | None
-    deployment_id: str | None
     status: SamplerStatus
+    model_id: str | None = None
+    deployment_id: str | None = None
     user: User | None = None
     instance_type: InstanceType | None = None
-    node_count: int | None = None
+    node_count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """The sampler as JSON-ready data, in the API's shape.

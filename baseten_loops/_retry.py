@@ -14,7 +14,17 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RetryBudget", "RetryPolicy", "backoff_delay", "parse_retry_after"]
+from ._exceptions import APIConnectionError, APIStatusError, LoopsError
+
+__all__ = [
+    "Deferred",
+    "RetryBudget",
+    "RetryPolicy",
+    "RetryState",
+    "backoff_delay",
+    "parse_retry_after",
+    "retry_delay",
+]
 
 #: Statuses worth asking again: the server (or a proxy) may answer differently next time.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -96,12 +106,120 @@ def backoff_delay(policy: RetryPolicy, retry_number: int, rand: float | None = N
     """Seconds to wait before retry number ``retry_number`` (1 for the first retry).
 
     Exponential (``initial_backoff * 2**(n-1)``, capped at ``max_backoff``) with the last
-    ``jitter`` fraction of it random. ``rand`` in [0, 1) may be passed for tests.
+    ``jitter`` fraction of it random. ``rand`` in [0, 1) may be passed for tests. Any
+    ``retry_number`` works: the exponent is bounded, so a call retried a thousand times (429s
+    do not use up attempts) cannot overflow.
     """
-    base = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (retry_number - 1))
+    exponent = min(max(retry_number - 1, 0), _MAX_DOUBLINGS)
+    base = min(policy.max_backoff, policy.initial_backoff * 2.0**exponent)
     if rand is None:
         rand = random.random()
     return base * (1.0 - policy.jitter * rand)
+
+
+#: Backoff doublings past which the cap has long been reached (2**64 times any start).
+_MAX_DOUBLINGS = 64
+
+
+class RetryState:
+    """Where one call stands in its retries; the bulk calls carry it across a deferral.
+
+    Attributes:
+        attempt: Requests sent so far by this call.
+        throttled: How many of their answers were 429s (they do not use up attempts while the
+            call has a deadline: see :func:`retry_delay`).
+        last_cost: Budget tokens the last retry cost (refunded on success), or ``None``.
+        deadline: Event-loop time by which the call must be done, or ``None``.
+
+    """
+
+    __slots__ = ("attempt", "deadline", "last_cost", "throttled")
+
+    def __init__(self, deadline: float | None) -> None:
+        self.attempt = 0
+        self.throttled = 0
+        self.last_cost: int | None = None
+        self.deadline = deadline
+
+
+class Deferred(Exception):  # a signal between two layers, not an error
+    """A throttled request of a bulk call, to be tried again at ``not_before`` (loop time).
+
+    Raised by ``HTTPSession.request(defer=True)`` instead of sleeping, caught by the bulk
+    engine (``_bulk.py``), which looks up other ids meanwhile and then resumes the call with
+    its ``state``. It never reaches the user.
+    """
+
+    def __init__(self, not_before: float, state: RetryState) -> None:
+        super().__init__(not_before)
+        self.not_before = not_before
+        self.state = state
+
+
+def retry_delay(
+    policy: RetryPolicy,
+    state: RetryState,
+    error: LoopsError,
+    *,
+    paced: bool,
+    now: float,
+    rand: float | None = None,
+) -> tuple[float, bool] | None:
+    """``(seconds to wait, whether the retry pays the retry budget)``, or ``None``: give up.
+
+    ``error`` is the failure of attempt ``state.attempt``; ``paced`` says whether the route is
+    paced (:mod:`._flow`), in which case a throttled request needs no backoff of its own: it
+    waits out the server's ``Retry-After`` (0 if none) and then its slot. Rules:
+
+    - Retried: connection errors and timeouts, and the statuses of :data:`RETRYABLE_STATUSES`.
+    - A 429 is the server setting the pace, not failing: while the call has a deadline (and
+      ``max_attempts`` > 1) it neither uses up attempts nor pays the budget; the deadline
+      bounds it instead. Its wait is its ``Retry-After`` (capped at ``max_retry_after``);
+      without one, or with 0 or a date in the past, a route that is not paced backs off
+      exponentially, so one call can never flood the server.
+    - A wait that would end past the deadline is not started (the call fails with the error it
+      has), except for a throttled answer: then the call tries once more shortly before its
+      deadline, so a long ``Retry-After`` costs the call time, not its result.
+    """
+    if isinstance(error, APIStatusError):
+        if error.status_code not in RETRYABLE_STATUSES:
+            return None
+        retry_after = error.retry_after
+        throttle = error.status_code == 429 or (
+            error.status_code == 503 and retry_after is not None
+        )
+    elif isinstance(error, APIConnectionError):
+        retry_after = None
+        throttle = False
+    else:  # a body too large, a closed client: asking again cannot help
+        return None
+    deadline = state.deadline
+    # 429s are left out of the count only where a deadline bounds them, and never when the
+    # policy says no retry at all.
+    pacing_exempt = deadline is not None and policy.max_attempts > 1
+    exempt = pacing_exempt and isinstance(error, APIStatusError) and error.status_code == 429
+    counted = state.attempt - state.throttled if pacing_exempt else state.attempt
+    if not exempt and counted >= policy.max_attempts:
+        return None
+    if rand is None:
+        rand = random.random()
+    if retry_after:  # > 0: never earlier than asked; a little later, so clients spread out
+        wait = min(retry_after, policy.max_retry_after) * (1.0 + 0.1 * policy.jitter * rand)
+    elif throttle and paced:
+        wait = 0.0  # the route's pacing spaces the retry
+    else:
+        wait = backoff_delay(policy, state.attempt, rand)
+    if deadline is not None and now + wait >= deadline:
+        remaining = deadline - now
+        if not throttle or remaining <= _LAST_TRY_MARGIN:
+            return None
+        # A throttled request tries once more just before the deadline instead of giving up.
+        wait = remaining - _LAST_TRY_MARGIN
+    return wait, not exempt
+
+
+#: How long before its deadline a throttled call makes its last try (time for the answer).
+_LAST_TRY_MARGIN = 1.0
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

@@ -3,7 +3,8 @@
 Where a request is built (:func:`path_segment`, :func:`check_base_url`,
 :func:`build_headers`, :func:`check_headers`, :func:`resolve_proxy`; a route's whole request in
 ``_routes.py``), where an HTTP answer becomes an exception (:func:`error_for_response`), and
-how secrets are kept out of text taken from the server (:func:`redact`).
+how secrets are kept out of text taken from the server (:func:`scrub`, every error message's
+one way to quote it; :func:`redact` underneath).
 """
 
 from __future__ import annotations
@@ -46,8 +47,13 @@ USER_AGENT = f"baseten_loops/{__version__} (+aio-baseten-loops)"
 #: Longest sampler id accepted. Real ids are short hashids; this only stops absurd input.
 MAX_SAMPLER_ID_LENGTH = 256
 _BODY_EXCERPT_CHARS = 300
-#: Longest header value (request id, Location) quoted in an error.
-_HEADER_EXCERPT_CHARS = 200
+#: Longest piece of server text (an id, a status, a page token, a field's value, a request id
+#: or Location header) quoted in one error: long enough to recognise it, short enough that
+#: scrubbing it stays cheap.
+QUOTE_CHARS = 200
+_CUT_MARK = "..."
+#: Most characters one character of a secret takes in any form redact() knows ("%f4%8f%bf%bf").
+_FORM_CHARS = 12
 _REDACTED = "***"
 #: Shortest run of a secret's characters blanked on its own (a key quoted cut short).
 _FRAGMENT_CHARS = 8
@@ -234,6 +240,23 @@ def redact(text: str, secrets: tuple[str, ...]) -> str:
     return _blank_fragments(_redact_forms(text, secrets), secrets)
 
 
+def scrub(text: str, secrets: tuple[str, ...], *, limit: int = QUOTE_CHARS) -> str:
+    """Server text made fit to quote in an error message or attribute: the one way to do it.
+
+    Every secret is blanked as :func:`redact` does, and the text is cut to at most ``limit``
+    characters (a cut ends with ``...``). Whole secrets are blanked before the cut, so that it
+    cannot split one, in a window just long enough to hold any encoded form of a secret that
+    starts before the cut; the slower fragment pass then runs on the short text only. The cost
+    depends on ``limit`` and the secrets, not on how long the server's text is.
+    """
+    window = limit + _FORM_CHARS * max(map(len, secrets), default=0)
+    cut = len(text) > window
+    text = _redact_forms(text[:window], secrets)
+    if cut or len(text) > limit:
+        text = text[: max(0, limit - len(_CUT_MARK))] + _CUT_MARK
+    return _blank_fragments(text, secrets)
+
+
 def _redact_forms(text: str, secrets: tuple[str, ...]) -> str:
     """The fast, whole-secret part of :func:`redact` (a regular expression, in C)."""
     pattern = _secrets_pattern(secrets)
@@ -318,17 +341,20 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-def check_timeout(timeout: object) -> None:
-    """Refuse a ``timeout`` that is not a finite number of seconds > 0 (bools included).
+def check_timeout(timeout: object, name: str = "timeout") -> None:
+    """Refuse a duration that is not a finite number of seconds > 0 (bools included).
+
+    The one check of every ``timeout=`` (and ``poll_interval=``) a public method takes, made
+    before any I/O; ``name`` is the parameter the message names.
 
     Raises:
-        ConfigurationError: It is not.
+        ConfigurationError: It is not (also a ``ValueError``).
 
     """
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-        raise ConfigurationError(f"timeout must be a number of seconds, got {timeout!r}")
+        raise ConfigurationError(f"{name} must be a number of seconds, got {timeout!r:.80}")
     if not (timeout > 0 and math.isfinite(timeout)):
-        raise ConfigurationError(f"timeout must be finite and > 0, got {timeout!r}")
+        raise ConfigurationError(f"{name} must be finite and > 0, got {timeout!r}")
 
 
 def check_headers(headers: object, option: str) -> dict[str, str]:
@@ -387,14 +413,15 @@ def error_for_response(
     body: bytes,
     *,
     method: str,
-    path: str,
+    url: str,
     secret: str | tuple[str, ...] = "",
 ) -> APIStatusError:
     """Map a non-2xx answer to the matching :class:`APIStatusError` subclass.
 
     ``secret`` (the API key, or several secrets) is blanked out of every string taken from the
     answer (body excerpt, JSON message after decoding, request id, ``Location``) in any form
-    :func:`redact` knows, in case a server or proxy echoes the request back. A body nested too
+    :func:`redact` knows, in case a server or proxy echoes the request back; each is cut
+    (:func:`scrub`). A body nested too
     deeply to decode gives no server message, like any other body that is not JSON.
     """
     secrets = (secret,) if isinstance(secret, str) else secret
@@ -402,20 +429,18 @@ def error_for_response(
     if cls is None:
         cls = InternalServerError if status >= 500 else APIStatusError
     raw_text = body.decode("utf-8", "replace")
-    # Whole secrets out of the whole body first, so that the cut cannot split one in two.
-    text = _redact_forms(raw_text, secrets)
-    excerpt = redact(text[:_BODY_EXCERPT_CHARS], secrets).strip()
+    excerpt = scrub(raw_text.strip(), secrets, limit=_BODY_EXCERPT_CHARS)
     server_message = _server_message(raw_text)
     if server_message is not None:
-        server_message = redact(server_message, secrets)
+        server_message = scrub(server_message, secrets, limit=_BODY_EXCERPT_CHARS)
     request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
     if request_id is not None:
-        request_id = redact(request_id, secrets)[:_HEADER_EXCERPT_CHARS]
+        request_id = scrub(request_id, secrets)
     retry_after = parse_retry_after(headers.get("Retry-After"))
     reason = _reason(status)
-    message = f"{status}{' ' + reason if reason else ''} for {method} {path}"
+    message = f"{status}{' ' + reason if reason else ''} for {method} {url}"
     if 300 <= status < 400:
-        location = redact(headers.get("Location", ""), secrets)[:_HEADER_EXCERPT_CHARS]
+        location = scrub(headers.get("Location", ""), secrets)
         message += f" (redirect to {location!r} not followed)" if location else " (redirect)"
     if server_message:
         message += f": {server_message}"
@@ -443,7 +468,7 @@ def _server_message(text: str) -> str | None:
     for key in ("message", "detail", "error"):
         value = data.get(key)
         if isinstance(value, str) and value.strip():
-            return value.strip()[:_BODY_EXCERPT_CHARS]
+            return value.strip()
     return None
 
 

@@ -18,9 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
+import math
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -33,11 +32,13 @@ from ._exceptions import (
     APIStatusError,
     APITimeoutError,
     ClientClosedError,
+    ClientThrottledError,
     LoopsError,
     ResponseTooLargeError,
 )
-from ._flow import FlowControl, RateLimiter
-from ._retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy, TokenBucket, backoff_delay
+from ._flow import FlowControl, RouteFlow
+from ._fork import abandon_loop, call_in_forked_child
+from ._retry import Deferred, RetryBudget, RetryPolicy, RetryState, TokenBucket, retry_delay
 from ._sansio import (
     Secrets,
     build_headers,
@@ -46,11 +47,13 @@ from ._sansio import (
     merge_headers,
     redact,
 )
+from ._tracing import scrub_traced_errors
 
 __all__ = ["ClientStats", "HTTPSession"]
 
 logger = logging.getLogger("baseten_loops")
 
+_CLOSED_DURING_CALL = "this LoopsClient was closed while the call was running"
 #: Most of an error body read for the error message; the rest is discarded.
 _ERROR_BODY_LIMIT = 64 * 1024
 
@@ -64,10 +67,12 @@ class ClientStats:
         retries: Retries made (requests after the first of a call).
         retries_denied: Retries not made because the retry budget was empty.
         budget_tokens: Tokens left in the retry budget (``None`` without a budget).
-        throttled: Throttled answers met (429, or 503 with ``Retry-After``).
-        rate_limit: Requests per second the client allows itself now (``None``: no limit;
-            there is none until the server first throttles, or a ``FlowControl.max_rate``).
-        throttle_wait: Seconds requests have waited for the client's rate limit, summed.
+        throttled: Throttled answers met (429, or 503 with ``Retry-After``), all routes.
+        rate_limit: The lowest pacing rate in force on any route, in requests per second
+            (``None``: no route is paced; none is until the server throttles it, or a
+            ``FlowControl.max_rate``).
+        throttle_wait: Seconds requests have waited for a sending slot, summed.
+        rate_limits: The pacing rate of each paced route (``{"samplers.get": 98.7}``).
 
     """
 
@@ -78,6 +83,7 @@ class ClientStats:
     throttled: int = 0
     rate_limit: float | None = None
     throttle_wait: float = 0.0
+    rate_limits: Mapping[str, float] = attrs.field(factory=dict)
 
 
 class _Pool:
@@ -97,6 +103,7 @@ class _Pool:
         proxy: URL | None,
         flow_control: FlowControl,
         budget: RetryBudget | None,
+        secrets: Secrets,
     ) -> None:
         self.session = session  # the borrowed session, or our session of the latest loop
         self.owns_session = session is None
@@ -112,29 +119,70 @@ class _Pool:
         self.retry_waiters: set[asyncio.Future[None]] = set()
         self.max_connections = max_connections
         self.trace_configs = list(trace_configs) if trace_configs else None
+        self.secrets = secrets  # kept out of what the sessions' tracers record
         # aiohttp sends the proxy's credentials (from its URL) as Proxy-Authorization.
         self.proxy = proxy
         self.flow_control = flow_control
-        self.flow = RateLimiter(flow_control)
+        # One pacing state per route (or per limit policy the server names), made on first use.
+        self.flows: dict[str, RouteFlow] = {}
+        # Requests waiting for a sending slot, so that close() can wake them at once.
+        self.slot_waiters: set[_SlotWaiter] = set()
         self.budget = budget
         self.bucket = TokenBucket(budget) if budget is not None else None
         self.closed = False
         self.requests = 0
         self.retries = 0
         self.retries_denied = 0
+        #: After os.fork(), in the child: the parent's sessions, kept but never used or closed.
+        self.parents_sessions: list[aiohttp.ClientSession] = []
+        call_in_forked_child(self.after_fork_in_child)
+
+    def after_fork_in_child(self) -> None:
+        """In the child of ``os.fork()``: let go of the parent's sessions, never closing them.
+
+        Their connections are the parent's (see ``_fork.py``). So each is marked closed without
+        doing anything (its connector's own flag, which makes aiohttp close nothing when it is
+        collected, where it would otherwise close the connections), its loop is silenced, and
+        it is kept: the child opens sessions of its own on first use. Its copies of the sockets
+        close when it exits. The pacing of each route starts afresh too, as for another client:
+        the parent's requests waiting for a slot, or in flight, are not the child's.
+        """
+        self.sessions_lock = threading.Lock()  # a thread that no longer exists may hold it
+        self.retry_waiters = set()
+        self.slot_waiters = set()
+        self.flows = {}
+        if not self.owns_session:
+            return  # a borrowed session is its owner's business
+        for session, closer in self.sessions.values():
+            connector = session.connector
+            if connector is not None:
+                connector._closed = True
+            abandon_loop(closer.get_loop())
+            self.parents_sessions.append(session)
+        self.sessions = {}
+        self.session = None
 
     def stats(self) -> ClientStats:
         """A snapshot of the counters."""
-        flow = self.flow
+        flows = list(self.flows.values())
+        rates = {flow.name: flow.rate for flow in flows if flow.rate is not None}
         return ClientStats(
             requests=self.requests,
             retries=self.retries,
             retries_denied=self.retries_denied,
             budget_tokens=self.bucket.tokens if self.bucket is not None else None,
-            throttled=flow.throttled,
-            rate_limit=flow.rate(time.monotonic()),  # the clock of asyncio's loop.time()
-            throttle_wait=flow.waited,
+            throttled=sum(flow.throttled for flow in flows),
+            rate_limit=min(rates.values()) if rates else None,
+            throttle_wait=sum(flow.waited for flow in flows),
+            rate_limits=rates,
         )
+
+    def flow(self, route: str) -> RouteFlow:
+        """The pacing state of ``route``, made on first use."""
+        flow = self.flows.get(route)
+        if flow is None:
+            flow = self.flows[route] = RouteFlow(self.flow_control, route)
+        return flow
 
     def get_session(self) -> aiohttp.ClientSession:
         if not self.owns_session:
@@ -171,7 +219,10 @@ class _Pool:
         # request; never with a proxy: aiohttp copies a session's default headers into the
         # request to the proxy, and would send the key to it as Proxy-Authorization.
         session = aiohttp.ClientSession(
-            connector=connector, headers=self.session_headers, trace_configs=self.trace_configs
+            connector=connector,
+            headers=self.session_headers,
+            # A list of its own: scrub_traced_errors (below) puts a config first in it.
+            trace_configs=list(self.trace_configs) if self.trace_configs else None,
         )
         # aiohttp silently resends an idempotent request once when a reused keep-alive
         # connection turns out dead. That retry is invisible to our loop, uncounted and
@@ -181,6 +232,7 @@ class _Pool:
         # tests/test_session.py checks the server sees exactly the requests we count.)
         if hasattr(session, "_retry_connection"):
             session._retry_connection = False
+        scrub_traced_errors(session, self.secrets)
         closer = loop.create_task(
             _close_at_loop_shutdown(session), name="baseten_loops: close session at loop end"
         )
@@ -196,12 +248,12 @@ class _Pool:
         """Raise :class:`ClientClosedError` if the client or ``session`` was closed."""
         if session.closed:
             if self.owns_session:
-                raise ClientClosedError("this LoopsClient was closed while the call was running")
+                raise ClientClosedError(_CLOSED_DURING_CALL)
             raise ClientClosedError(
                 "the aiohttp.ClientSession is closed (the one passed as LoopsClient(session=...))"
             )
         if self.closed and self.owns_session:
-            raise ClientClosedError("this LoopsClient was closed while the call was running")
+            raise ClientClosedError(_CLOSED_DURING_CALL)
 
     async def close(self) -> None:
         """Close the sessions this pool created; a borrowed session is left open.
@@ -214,6 +266,8 @@ class _Pool:
             return  # calls go on with the borrowed session, which stays open
         for waiter in list(self.retry_waiters):
             _wake_threadsafe(waiter)  # the call then raises ClientClosedError
+        for slot_waiter in list(self.slot_waiters):
+            slot_waiter.poke()  # likewise
         self.session = None
         with self.sessions_lock:
             sessions, self.sessions = self.sessions, {}
@@ -253,6 +307,8 @@ class HTTPSession:
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         headers = merge_headers(build_headers(api_key, auth_scheme), default_headers or {})
+        #: Everything scrubbed from text that may echo the request: the key, proxy password.
+        secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         pool = _Pool(
             session=session,
             # Our own sessions carry the headers (see _Pool._open_session), unless proxied.
@@ -262,9 +318,8 @@ class HTTPSession:
             proxy=proxy,
             flow_control=flow_control,
             budget=retry.budget,
+            secrets=secrets,
         )
-        #: Everything scrubbed from text that may echo the request: the key, proxy password.
-        secrets = Secrets(secret for secret in (api_key, proxy and proxy.password) if secret)
         self._configure(pool, secrets, base_url, timeout, retry, headers, max_response_bytes)
         self._owner = True
 
@@ -374,6 +429,9 @@ class HTTPSession:
         idempotent: bool = True,
         deadline: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
+        route: str = "",
+        defer: bool = False,
+        resume: RetryState | None = None,
     ) -> bytes:
         """Send ``method base_url + path`` and return the body of a 2xx answer.
 
@@ -382,6 +440,11 @@ class HTTPSession:
         ``idempotent`` (a create) is repeated only when the failure proves the server did not
         act on it. ``deadline`` (event-loop time) tightens the policy's own. ``extra_headers``
         are merged over the client's for this call (validated: see :func:`check_headers`).
+        ``route`` names the route (``samplers.get``) whose pacing the request follows.
+
+        ``defer`` (the bulk calls): a throttled request is not waited out here; :class:`Deferred`
+        is raised with the time to try again and the call's :class:`RetryState`, which the
+        caller passes back as ``resume`` then, so that the worker looks up other ids meanwhile.
         Raises the :class:`LoopsError` subclass of the last failure.
         """
         headers = self._request_headers
@@ -391,34 +454,28 @@ class HTTPSession:
         url = URL(self.base_url + path, encoded=True)
         if params:
             url = url.with_query(params)
-        what = f"{method} {path}"
-        policy = self.retry
+        # Where the request went, for messages: scheme, host and path, never the query.
+        what = f"{method} {self.base_url}{path}"
         loop = asyncio.get_running_loop()
-        if policy.deadline is not None:
-            policy_deadline = loop.time() + policy.deadline
-            deadline = policy_deadline if deadline is None else min(deadline, policy_deadline)
-        attempt = 0
-        throttled_attempts = 0  # 429s: the server pacing us, not failing; see _retry_decision
-        last_retry_cost: int | None = None
-        flow = self._flow
+        if resume is None:
+            policy_deadline = self.retry.deadline
+            if policy_deadline is not None:
+                policy_deadline += loop.time()
+                deadline = policy_deadline if deadline is None else min(deadline, policy_deadline)
+            state = RetryState(deadline)
+        else:
+            state = resume
+        flow = self._flow(route)
         while True:
-            attempt += 1
-            # When the slot was taken tells which congestion event a 429 belongs to: requests
-            # holding slots from before the last slow-down report the same event again.
-            reserved_at = loop.time()
-            wait = flow.reserve(reserved_at)
-            if wait:  # the client is being paced: wait for this request's slot
-                if deadline is not None and reserved_at + wait >= deadline:
-                    raise APITimeoutError(
-                        f"{what}: the call's deadline would pass while waiting "
-                        f"{wait:.2f}s for the client's rate limit"
-                    )
-                await self._retry_wait(wait)
+            state.attempt += 1
+            if not flow.try_send(loop.time()):
+                await self._wait_for_slot(flow, state.deadline, what)
+            sent_at = loop.time()
             self._pool.check_open(session)  # closed during a wait: say so, not "Session is closed"
             timeout = self._client_timeout
             cut_by_deadline = False
-            if deadline is not None:
-                remaining = deadline - loop.time()
+            if state.deadline is not None:
+                remaining = state.deadline - sent_at
                 if remaining <= 0:
                     raise APITimeoutError(f"deadline exceeded before {what} could be sent")
                 if remaining < self.timeout:
@@ -430,25 +487,33 @@ class HTTPSession:
             not_sent = False
             fatal = False
             try:
-                outcome = await self._attempt(
-                    session, method, url, headers, json, timeout, what, path, attempt
-                )
+                try:
+                    outcome = await self._attempt(
+                        session, method, url, headers, json, timeout, what, state.attempt
+                    )
+                except BaseException:
+                    flow.on_lost()  # sent, but no answer will ever be counted for it
+                    _poke_head(flow)  # its place in the slow-start window is free again
+                    raise
                 if isinstance(outcome, bytes):
+                    if flow.on_answer(loop.time(), sent_at, throttled=False):
+                        _poke_head(flow)
                     if self._bucket is not None:
-                        self._bucket.refund(last_retry_cost)
+                        self._bucket.refund(state.last_cost)
                     return outcome
                 error = outcome
-                if isinstance(error, APIStatusError) and _is_throttle(error):
-                    flow.on_throttled(reserved_at, loop.time())
-                    if error.status_code == 429:
-                        throttled_attempts += 1
+                throttled = isinstance(error, APIStatusError) and _is_throttle(error)
+                if flow.on_answer(loop.time(), sent_at, throttled=throttled):
+                    _poke_head(flow)  # a new rate applies to the waiting requests at once
+                if isinstance(error, APIStatusError) and error.status_code == 429:
+                    state.throttled += 1
             except asyncio.TimeoutError:
                 timed_out = True
                 if cut_by_deadline:
                     error = APITimeoutError(f"{what} ran past the call's deadline")
                 else:
                     error = APITimeoutError(
-                        f"{what} timed out after {self.timeout:g}s (attempt {attempt})"
+                        f"{what} timed out after {self.timeout:g}s (attempt {state.attempt})"
                     )
             except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
                 # A certificate problem will not fix itself on retry; fail at once (raised
@@ -460,77 +525,90 @@ class HTTPSession:
                 error = self._connection_error(exc, f"{what} failed")
                 # Only a failed connect proves the request was never written.
                 not_sent = isinstance(exc, aiohttp.ClientConnectorError)
-            logger.debug("%s failed (attempt %d): %s", what, attempt, type(error).__name__)
+            logger.info("%s failed (attempt %d): %s", what, state.attempt, type(error).__name__)
             if fatal:
                 _raise_alone(error)
             if not idempotent and not (not_sent or _server_did_not_act(error)):
                 _raise_alone(error)
-            decision = self._retry_decision(
-                error, attempt, throttled_attempts, timed_out, deadline, loop.time()
-            )
+            now = loop.time()
+            decision = retry_delay(self.retry, state, error, paced=flow.rate is not None, now=now)
             if decision is None:
                 _raise_alone(error)
-            wait, last_retry_cost = decision
+            wait, pays = decision
+            state.last_cost = None
+            if pays and self._bucket is not None:
+                state.last_cost = self._bucket.try_spend(after_timeout=timed_out)
+                if state.last_cost is None:
+                    self._pool.retries_denied += 1
+                    logger.debug("not retrying %s: retry budget empty", what)
+                    _raise_alone(error)
             self._pool.retries += 1
-            logger.debug(
+            logger.info(
                 "retrying %s: attempt %d after %s, waiting %.3fs",
                 what,
-                attempt + 1,
+                state.attempt + 1,
                 _reason_of(error),
                 wait,
             )
-            await self._retry_wait(wait)
+            if defer and wait > 0 and _server_did_not_act(error):
+                raise Deferred(now + wait, state)
+            if wait > 0:
+                await self._retry_wait(wait)
 
-    def _retry_decision(
-        self,
-        error: LoopsError,
-        attempt: int,
-        throttled_attempts: int,
-        timed_out: bool,
-        deadline: float | None,
-        now: float,
-    ) -> tuple[float, int | None] | None:
-        """``(seconds to wait, budget tokens spent)`` for the next attempt, or ``None`` to give up.
+    async def _wait_for_slot(self, flow: RouteFlow, deadline: float | None, what: str) -> None:
+        """Wait in ``flow``'s queue until this request's sending slot comes (its send recorded).
 
-        The order matters: a retry is paid for from the budget only once it is certain to
-        happen (retryable, attempts left, the wait fits before the deadline).
-
-        A 429 is the server setting the pace, not failing: while the call has a deadline, 429s
-        neither use up ``max_attempts`` nor spend the retry budget (which exists for outages),
-        so a rate limit never turns into lost results; the deadline bounds them instead.
+        Only the head of the queue sleeps until its slot; the others wait to become the head.
+        Whoever leaves the queue (sent, gave up, cancelled) wakes the next head, and so does a
+        change of rate: no slot is held by a request that is not there any more, and a new rate
+        applies to every waiting request at once. A wait that cannot end before ``deadline``
+        fails at once, and so does every wait with ``FlowControl(wait_for_slot=False)``.
         """
-        policy = self.retry
-        if isinstance(error, APIStatusError):
-            if error.status_code not in RETRYABLE_STATUSES:
-                return None
-            retry_after = error.retry_after
-        elif isinstance(error, APIConnectionError):
-            retry_after = None
-        else:  # a body too large, a closed client: asking again cannot help
-            return None
-        pacing_exempt = deadline is not None and policy.max_attempts > 1
-        paced = pacing_exempt and isinstance(error, APIStatusError) and error.status_code == 429
-        counted_attempts = attempt - throttled_attempts if pacing_exempt else attempt
-        if not paced and counted_attempts >= policy.max_attempts:
-            return None
-        if retry_after is not None:
-            capped = min(retry_after, policy.max_retry_after)
-            # Never earlier than asked; a little later, at random, so clients spread out.
-            wait = capped * (1.0 + 0.1 * policy.jitter * random.random())
-        else:
-            wait = backoff_delay(policy, attempt)
-        if deadline is not None and now + wait >= deadline:
-            # Fail now with the answer we have rather than sleep past the deadline in vain.
-            logger.debug("not retrying: a wait of %.3fs would pass the deadline", wait)
-            return None
-        if self._bucket is None or paced:
-            return wait, None
-        cost = self._bucket.try_spend(after_timeout=timed_out)
-        if cost is None:
-            self._pool.retries_denied += 1
-            logger.debug("not retrying: retry budget empty")
-            return None
-        return wait, cost
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        wait = flow.expected_wait(start)
+        if not self.flow_control.wait_for_slot:
+            raise ClientThrottledError(
+                f"{what}: not sent: {_pacing(flow)}, and FlowControl(wait_for_slot=False) "
+                f"refuses to wait {wait:.2f}s for a slot",
+                retry_after=wait,
+            )
+        if deadline is not None and start + wait >= deadline:
+            raise _slot_after_deadline(what, flow, wait)
+        waiter = _SlotWaiter(loop)
+        flow.queue.append(waiter)
+        waiters = self._pool.slot_waiters
+        waiters.add(waiter)
+        try:
+            while True:
+                if self._pool.closed and self._pool.owns_session:
+                    raise ClientClosedError(_CLOSED_DURING_CALL)
+                now = loop.time()
+                if flow.queue[0] is waiter:
+                    if flow.pop_due(now) is not None:
+                        break
+                    until = flow.next_slot()  # inf: until an answer opens the window
+                    if deadline is not None and until >= deadline:
+                        if until < math.inf:
+                            raise _slot_after_deadline(what, flow, until - now)
+                        if now >= deadline:
+                            raise _slot_after_deadline(what, flow, until)
+                        until = deadline
+                elif deadline is not None:
+                    if now >= deadline:
+                        raise _slot_after_deadline(what, flow, flow.expected_wait(now))
+                    until = deadline
+                else:
+                    until = math.inf
+                await waiter.sleep(until - now)
+        except BaseException:
+            with contextlib.suppress(ValueError):  # not in the queue any more: already sent
+                flow.queue.remove(waiter)
+            raise
+        finally:
+            waiters.discard(waiter)
+            _poke_head(flow)  # the next request in line takes over (or re-checks its slot)
+        flow.waited += loop.time() - start
 
     async def _retry_wait(self, seconds: float) -> None:
         """Sleep before a retry; :meth:`close` ends the sleep early."""
@@ -554,7 +632,6 @@ class HTTPSession:
         json: Any,
         timeout: aiohttp.ClientTimeout,
         what: str,
-        path: str,
         attempt: int,
     ) -> bytes | LoopsError:
         """Send one request: the body of a 2xx answer, or the error the answer maps to.
@@ -575,14 +652,14 @@ class HTTPSession:
             proxy=self._proxy,
         ) as response:
             if 200 <= response.status < 300:
-                logger.debug("%s -> %d (attempt %d)", what, response.status, attempt)
+                logger.info("%s -> %d (attempt %d)", what, response.status, attempt)
                 return await self._read_body(response, what)
             return error_for_response(
                 response.status,
                 response.headers,
                 await self._read_error_body(response),
                 method=method,
-                path=path,
+                url=what.partition(" ")[2],
                 secret=self._secrets,
             )
 
@@ -593,7 +670,7 @@ class HTTPSession:
         headers, key included; its class name and its message, scrubbed of the key, are kept.
         """
         if self._pool.closed and self._pool.owns_session:
-            return ClientClosedError("this LoopsClient was closed while the call was running")
+            return ClientClosedError(_CLOSED_DURING_CALL)
         detail = redact(str(exc), self._secrets) or "connection lost"
         return APIConnectionError(f"{description}: {type(exc).__name__}: {detail}")
 
@@ -687,12 +764,67 @@ def _is_throttle(error: APIStatusError) -> bool:
 
 
 def _server_did_not_act(error: LoopsError) -> bool:
-    """Whether an answer proves a request was refused unprocessed, so a create may be resent.
+    """Whether an answer proves a request was refused unprocessed (so a create may be resent).
 
     429 is a refusal by definition; a 503 that carries ``Retry-After`` is the server saying it
     is unavailable and to come back, not a failure half-way through the work.
     """
     return isinstance(error, APIStatusError) and _is_throttle(error)
+
+
+class _SlotWaiter:
+    """A request in a route's queue for a sending slot: it sleeps until its time or a poke."""
+
+    __slots__ = ("_future", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._future: asyncio.Future[None] | None = None
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` (``inf``: until poked), or less if poked."""
+        loop = self._loop
+        future = self._future = loop.create_future()
+        timer = loop.call_later(seconds, _wake, future) if seconds < math.inf else None
+        try:
+            await future
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._future = None
+
+    def poke(self) -> None:
+        """Wake it to look again: it became the head, the rate changed, or the client closed."""
+        future = self._future
+        if future is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            _wake(future)
+        else:
+            _wake_threadsafe(future)
+
+
+def _poke_head(flow: RouteFlow) -> None:
+    if flow.queue:
+        head = flow.queue[0]
+        assert isinstance(head, _SlotWaiter)
+        head.poke()
+
+
+def _pacing(flow: RouteFlow) -> str:
+    rate = flow.rate
+    return f"{flow.name or 'the client'} is paced at {rate or 0:.1f} requests/s"
+
+
+def _slot_after_deadline(what: str, flow: RouteFlow, wait: float) -> APITimeoutError:
+    return APITimeoutError(
+        f"{what}: not sent: {_pacing(flow)}, and the call's deadline would pass while waiting "
+        f"{wait:.2f}s for a sending slot"
+    )
 
 
 def _reason_of(error: LoopsError) -> str:

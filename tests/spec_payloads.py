@@ -110,6 +110,19 @@ def minimal_payload(name: str) -> dict[str, Any]:
     return payload(name, full=False)
 
 
+def defaulted_properties() -> list[tuple[str, str, Any]]:
+    """``(schema, property, default)`` for every property of every schema that has a ``default``.
+
+    The API may leave such a property out of an answer altogether; it then has that value.
+    """
+    return [
+        (name, prop, node["default"])
+        for name, schema in schemas().items()
+        for prop, node in schema.get("properties", {}).items()
+        if "default" in node
+    ]
+
+
 def wrong_value(node: dict[str, Any]) -> Any:
     """A value of the wrong JSON type for ``node`` (never null: null may be allowed)."""
     node = non_null(node)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -465,7 +466,11 @@ def test_a_missing_object_is_one_error_line_and_exit_1(
 ) -> None:
     code, out, err = run(capsys, "runs", "get", "nope", "--format", output)
     assert (code, out) == (1, "")
-    assert err == "error: nope: 404 Not Found for GET /v1/loops/runs/nope: Run nope not found\n"
+    assert re.fullmatch(
+        re.escape(f"error: nope: 404 Not Found for GET {fake.base_url}/v1/loops/runs/nope: ")
+        + r"Run nope not found \[request id req_[0-9a-f]{12}\]\n",
+        err,
+    )
 
 
 def test_an_invalid_id_fails_before_any_request(
@@ -518,7 +523,7 @@ def test_a_refused_create_has_no_hint(
 ) -> None:
     code, _, err = run(capsys, "samplers", "create", "--session-id", "no-such-session")
     assert code == 1
-    assert err.startswith("error: 404 Not Found for POST /v1/loops/samplers")
+    assert err.startswith(f"error: 404 Not Found for POST {fake.base_url}/v1/loops/samplers")
     assert "hint" not in err
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -423,6 +424,87 @@ async def test_a_bad_bulk_timeout_is_refused_before_any_request(
     assert not server.recorded
 
 
+# -- every timeout= and poll_interval= is checked alike (issue 15, item 10) --------------
+
+DURATIONS = ("timeout", "poll_interval")
+BAD_DURATIONS = [0, -1, -0.5, float("nan"), float("inf"), float("-inf"), True, False, "1", [1]]
+
+
+def duration_methods() -> list[tuple[str, str, Callable[..., Any]]]:
+    """``(name, parameter, callable)`` for every public method taking a duration, found by
+    introspection: the client's constructor and methods and every resource group's."""
+    client = LoopsClient(KEY)
+    found = [("LoopsClient", LoopsClient)]
+    found += [
+        (f"LoopsClient.{name}", method)
+        for name, method in inspect.getmembers(client, inspect.ismethod)
+        if not name.startswith("_")
+    ]
+    found += resource_methods()
+    return [
+        (name, parameter, method)
+        for name, method in found
+        for parameter in DURATIONS
+        if parameter in inspect.signature(method).parameters
+    ]
+
+
+def test_the_duration_methods_are_found() -> None:
+    names = {(name, parameter) for name, parameter, _ in duration_methods()}
+    assert names >= {
+        ("LoopsClient", "timeout"),
+        ("LoopsClient.with_options", "timeout"),
+        ("samplers.get", "timeout"),
+        ("samplers.get_many", "timeout"),
+        ("samplers.iter_many", "timeout"),
+        ("samplers.wait_until_active", "timeout"),
+        ("samplers.wait_until_active", "poll_interval"),
+        ("runs.wait_until_inactive", "timeout"),
+        ("runs.wait_until_inactive", "poll_interval"),
+        ("deployments.wait_until_running", "timeout"),
+        ("deployments.wait_until_running", "poll_interval"),
+    }
+
+
+def call_with(method: Callable[..., Any], **keywords: Any) -> Any:
+    """Call ``method`` with ``keywords`` and "abc" for each required positional (ids)."""
+    arguments = [
+        ["abc"] if parameter.name == "ids" else "abc"
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    return method(*arguments, **keywords)
+
+
+async def call_by_name(client: LoopsClient, name: str, **keywords: Any) -> None:
+    """Call the method ``name`` (as :func:`duration_methods` names it) of ``client``; run it."""
+    if name == "LoopsClient":
+        target: Any = functools.partial(LoopsClient, KEY, base_url=client.base_url)
+    else:
+        target = client
+        for part in name.removeprefix("LoopsClient.").split("."):
+            target = getattr(target, part)
+    result = call_with(target, **keywords)
+    if inspect.isawaitable(result):
+        await result
+    elif isinstance(result, AsyncIterator):
+        await anext(result)
+
+
+@pytest.mark.parametrize("bad", BAD_DURATIONS, ids=repr)
+async def test_every_duration_is_refused_alike_before_any_io(
+    server: FakeLoopsServer, bad: Any
+) -> None:
+    server.add_sampler("abc")
+    async with make_client(server) as client:
+        for name, parameter in sorted({(n, p) for n, p, _ in duration_methods()}):
+            with pytest.raises(ConfigurationError, match=f"^{parameter} must be") as info:
+                await call_by_name(client, name, **{parameter: bad})
+            assert isinstance(info.value, ValueError), name
+    assert not server.recorded
+
+
 async def test_bad_bulk_extra_headers_are_raised_not_put_in_every_slot(
     server: FakeLoopsServer,
 ) -> None:
@@ -487,14 +569,15 @@ async def test_a_copy_shares_the_retry_budget_and_the_counters(server: FakeLoops
 
 
 async def test_a_copy_shares_the_flow_control(server: FakeLoopsServer) -> None:
-    server.add_sampler("abc")
-    server.enqueue(Reply(status=429, headers={"Retry-After": "0"}), sampler_id="abc")
+    ids = server.add_samplers(60)
+    server.set_rate_limit(100, burst=5)
     async with make_client(server) as client:
         copy = client.with_options(timeout=5)
-        await copy.samplers.get("abc")
-        assert client.stats.throttled == 1
+        assert len(await copy.samplers.get_many(ids, concurrency=16)) == 60
         assert client.flow_control is copy.flow_control
-        assert client.stats.rate_limit is not None  # the copy's 429 slowed the original too
+        assert client.stats.throttled == copy.stats.throttled > 0
+        # The copy's 429s paced the original too.
+        assert "samplers.get" in client.stats.rate_limits
 
 
 async def test_a_copy_has_its_own_timeout_and_retry(server: FakeLoopsServer) -> None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import gc
 import json
 import string
+import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -10,15 +13,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from baseten_loops import (
+    DeploymentMetrics,
     DeploymentStatus,
     InstanceType,
     ResponseValidationError,
+    Run,
     Sampler,
     SamplerStatus,
     User,
 )
-from baseten_loops._convert import parse_datetime, parse_response, structure
+from baseten_loops._convert import MAX_ERRORS, parse_datetime, parse_response, structure
 from baseten_loops.testing import sampler_payload
+
+from .spec_payloads import payload as spec_payload
 
 
 def parse_sampler_response(raw: bytes) -> Sampler:
@@ -26,7 +33,7 @@ def parse_sampler_response(raw: bytes) -> Sampler:
     return parse_response(raw, "sampler", Sampler)  # type: ignore[no-any-return]
 
 
-REQUIRED = ("id", "base_url", "base_model", "created_at", "model_id", "deployment_id", "status")
+REQUIRED = ("id", "base_url", "base_model", "created_at", "status")
 
 
 def body(payload: Any) -> bytes:
@@ -86,11 +93,12 @@ def test_serverless_sampler_has_null_model_and_deployment() -> None:
     assert sampler.deployment_id is None
 
 
-def test_absent_live_fields_are_none_and_unknown_fields_are_ignored() -> None:
+def test_absent_optional_fields_get_their_defaults_and_unknown_fields_are_ignored() -> None:
     payload = {k: v for k, v in sampler_payload("abc123").items() if k in REQUIRED}
     payload["brand_new_field"] = {"nested": [1, 2]}
     sampler = parse_sampler_response(body({"sampler": payload, "also_new": True}))
-    assert (sampler.user, sampler.instance_type, sampler.node_count) == (None, None, None)
+    assert (sampler.model_id, sampler.deployment_id) == (None, None)
+    assert (sampler.user, sampler.instance_type, sampler.node_count) == (None, None, 1)
 
 
 @pytest.mark.parametrize("status", list(DeploymentStatus))
@@ -199,6 +207,8 @@ def test_naive_or_malformed_datetimes_are_errors(text: str, complaint: str) -> N
         ({"instance_type": {"gpu_count": "1"}}, "sampler.instance_type.gpu_count", "got str"),
         ({"node_count": True}, "sampler.node_count", "expected an integer, got bool"),
         ({"node_count": 1.0}, "sampler.node_count", "expected an integer, got float"),
+        # Absent means the spec's default (1); null is not an integer (the spec does not allow it).
+        ({"node_count": None}, "sampler.node_count", "expected an integer, got null"),
     ],
 )
 def test_wrong_types_are_not_coerced(overrides: dict[str, Any], path: str, complaint: str) -> None:
@@ -275,6 +285,8 @@ statuses = st.one_of(
 optional_live_fields = st.fixed_dictionaries(
     {},
     optional={
+        "model_id": st.none() | text,
+        "deployment_id": st.none() | text,
         "user": st.one_of(st.none(), st.fixed_dictionaries({"email": st.none() | text})),
         "instance_type": st.none()
         | st.fixed_dictionaries(
@@ -307,8 +319,6 @@ def sampler_objects(draw: st.DrawFn) -> tuple[dict[str, Any], datetime]:
         "base_url": draw(text),
         "base_model": draw(text),
         "created_at": stamp,
-        "model_id": draw(st.none() | text),
-        "deployment_id": draw(st.none() | text),
         "status": {"name": draw(statuses)},
         **draw(optional_live_fields),
     }
@@ -329,14 +339,14 @@ def test_every_schema_valid_payload_structures_field_for_field(
     assert sampler.base_model == payload["base_model"]
     assert sampler.created_at == created
     assert sampler.created_at.utcoffset() == created.utcoffset()
-    assert sampler.model_id == payload["model_id"]
-    assert sampler.deployment_id == payload["deployment_id"]
+    assert sampler.model_id == payload.get("model_id")
+    assert sampler.deployment_id == payload.get("deployment_id")
     assert sampler.status.name == payload["status"]["name"]
     user = payload.get("user")
     assert sampler.user == (None if user is None else User(**user))
     instance = payload.get("instance_type")
     assert sampler.instance_type == (None if instance is None else InstanceType(**instance))
-    assert sampler.node_count == payload.get("node_count")
+    assert sampler.node_count == payload.get("node_count", 1)
 
 
 @given(sampler_objects(), st.sampled_from(REQUIRED))
@@ -357,3 +367,154 @@ def test_every_payload_with_an_int_for_a_string_is_refused(
     payload[field] = number
     error = error_of(body({"sampler": payload}))
     assert error.errors == (f"sampler.{field}: expected a string, got int",)
+
+
+# -- the cost of a refusal is bounded (issue 15, item 6) ---------------------------------
+#
+# A hostile 2xx body once made the detailed pass describe every problem: a megabyte of `{}`
+# runs gave 2,800,000 error lines and blocked the event loop for most of a minute. These
+# tests measure work by counting function calls (deterministic, unlike a clock) and pin the
+# errors down exactly. `python benchmarks/validation.py` prints the time against json.loads.
+
+MAX_RESPONSE_BYTES = 1 << 20  # the client's default max_response_bytes
+
+
+def megabyte_of(item: bytes, *, key: str = "runs", size: int = MAX_RESPONSE_BYTES) -> bytes:
+    """``{"<key>": [item, item, ...]}``, as many items as fit in ``size`` bytes."""
+    head, tail = b'{"' + key.encode() + b'": [', b"]}"
+    count = (size - len(head) - len(tail) + 1) // (len(item) + 1)
+    raw = head + b",".join([item] * count) + tail
+    assert len(raw) <= size
+    return raw
+
+
+def refusal(raw: bytes, key: str = "runs", type_: Any = tuple[Run, ...]) -> ResponseValidationError:
+    with pytest.raises(ResponseValidationError) as info:
+        parse_response(raw, key, type_)
+    return info.value
+
+
+def calls_made(action: Callable[[], object]) -> int:
+    """How many function calls (Python and C) ``action`` makes: work, counted, not timed.
+
+    Counted on a second run (the first may build and cache hooks) with the garbage collector
+    off (its callbacks, hypothesis's among them, would count calls that depend on memory).
+    """
+    calls = 0
+
+    def count(frame: object, event: str, arg: object) -> None:
+        nonlocal calls
+        if event in ("call", "c_call"):
+            calls += 1
+
+    for profiler in (None, count):
+        gc.disable()
+        sys.setprofile(profiler)
+        try:
+            action()
+        except ResponseValidationError:
+            pass
+        finally:
+            sys.setprofile(None)
+            gc.enable()
+    return calls
+
+
+def run_payload(**overrides: Any) -> dict[str, Any]:
+    return {**spec_payload("LoopsRunV1"), **overrides}
+
+
+def test_a_megabyte_of_non_objects_lists_the_first_errors_and_counts_the_rest() -> None:
+    raw = megabyte_of(b"1")
+    items = len(json.loads(raw)["runs"])
+    error = refusal(raw)
+    listed = tuple(f"runs[{index}]: expected an object, got int" for index in range(MAX_ERRORS))
+    left_out = f"left out: {items - MAX_ERRORS:,} items not checked"
+    assert error.errors == (*listed, f"({left_out})")
+    assert str(error) == (
+        f"invalid runs response: runs[0]: expected an object, got int "
+        f"(and {MAX_ERRORS - 1} more; {left_out})"
+    )
+
+
+def test_a_megabyte_of_empty_objects_stops_after_the_first_items() -> None:
+    per_item = len(refusal(b'{"runs": [{}]}').errors)  # Run's required fields, all missing
+    raw = megabyte_of(b"{}")
+    items = len(json.loads(raw)["runs"])
+    error = refusal(raw)
+    checked = -(-MAX_ERRORS // per_item)  # items until MAX_ERRORS problems are found
+    assert error.errors[:per_item] == refusal(b'{"runs": [{}]}').errors
+    assert len(error.errors) == MAX_ERRORS + 1
+    more = checked * per_item - MAX_ERRORS
+    more_part = f"{more:,} more problem{'s' if more != 1 else ''}, " if more else ""
+    assert error.errors[-1] == f"(left out: {more_part}{items - checked:,} items not checked)"
+    assert str(error).endswith(f"(and {MAX_ERRORS - 1} more; {error.errors[-1][1:-1]})")
+
+
+def test_a_map_with_a_megabyte_of_bad_entries_is_bounded_too() -> None:
+    entries_count = 70_000
+    # Every other array empty, so that the entries are all there is to leave unchecked.
+    metrics = {
+        name: [] if isinstance(value, list) else value
+        for name, value in spec_payload("LoopsDeploymentMetricsV1").items()
+    }
+    metrics["ephemeral_storage"] = {"usage_bytes": [], "utilization": []}
+    entries = ",".join(f'"gpu{index}": 1' for index in range(entries_count))
+    raw = json.dumps({"metrics": {**metrics, "gpu_utilization": "@"}}).encode()
+    raw = raw.replace(b'"@"', b"{" + entries.encode() + b"}")
+    assert len(raw) <= MAX_RESPONSE_BYTES
+    error = refusal(raw, "metrics", DeploymentMetrics)
+    assert error.errors[:2] == (
+        "metrics.gpu_utilization['gpu0']: expected an array, got int",
+        "metrics.gpu_utilization['gpu1']: expected an array, got int",
+    )
+    assert error.errors[-1] == f"(left out: {entries_count - MAX_ERRORS:,} items not checked)"
+
+
+WORST_ITEMS = {
+    "integers": b"1",
+    "nulls": b"null",
+    "empty objects": b"{}",
+    "runs with every field wrong": json.dumps(
+        {field: [] for field in spec_payload("LoopsRunV1")}
+    ).encode(),
+    "runs with a bad timestamp": json.dumps(run_payload(created_at="tuesday")).encode(),
+}
+
+
+@pytest.mark.parametrize("case", list(WORST_ITEMS))
+def test_the_work_of_a_refusal_does_not_grow_with_the_body(case: str) -> None:
+    # A body 8 times larger makes not one call more: the detailed pass stops after the first
+    # MAX_ERRORS problems, and what it leaves out is counted with len().
+    small = megabyte_of(WORST_ITEMS[case], size=MAX_RESPONSE_BYTES // 8)
+    large = megabyte_of(WORST_ITEMS[case])
+    assert len(refusal(large).errors) <= MAX_ERRORS + 1
+    assert calls_made(lambda: parse_response(large, "runs", tuple[Run, ...])) == calls_made(
+        lambda: parse_response(small, "runs", tuple[Run, ...])
+    )
+
+
+def test_a_bad_item_after_a_megabyte_of_good_ones_costs_at_most_three_parses() -> None:
+    # The one body whose refusal must read every item: the detailed pass goes through the good
+    # ones again, so refusing it costs about twice what accepting the good ones does.
+    good = json.dumps(run_payload()).encode()
+    valid = megabyte_of(good, size=MAX_RESPONSE_BYTES - len(good))
+    bad = valid[:-2] + b"," + json.dumps(run_payload(created_at=1)).encode() + b"]}"
+    error = refusal(bad)
+    items = len(json.loads(valid)["runs"])
+    assert error.errors == (f"runs[{items}].created_at: expected a string, got int",)
+    accepted = calls_made(lambda: parse_response(valid, "runs", tuple[Run, ...]))
+    assert calls_made(lambda: parse_response(bad, "runs", tuple[Run, ...])) < 3 * accepted
+
+
+def test_a_megabyte_long_value_is_quoted_cut_short_and_scrubbed() -> None:
+    key = "sk-live-0123456789abcdefSECRET"
+    value = "x" * (MAX_RESPONSE_BYTES - 4096) + key
+    raw = json.dumps({"runs": [run_payload(created_at=key + value)]}).encode()
+    with pytest.raises(ResponseValidationError) as info:
+        parse_response(raw, "runs", tuple[Run, ...], secret=(key,))
+    (line,) = info.value.errors
+    assert line.startswith("runs[0].created_at: '***xxxx")
+    assert line.endswith("...")
+    assert len(line) <= 300
+    assert len(str(info.value)) < 400

@@ -1,10 +1,11 @@
-"""Flow control: the rate limiter's arithmetic on a synthetic clock, then whole clients."""
+"""Flow control: the sans-I/O RouteFlow on a synthetic clock, then whole clients on the fake."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
+import math
+import random
 
 import pytest
 
@@ -17,113 +18,198 @@ from baseten_loops import (
     RetryPolicy,
     Sampler,
 )
-from baseten_loops._flow import _RECOVERY_SECONDS, RateLimiter
+from baseten_loops._flow import RouteFlow
 from baseten_loops.testing import FakeLoopsServer
 
 
-def send(limiter: RateLimiter, count: int, now: float) -> list[float]:
-    """Reserve ``count`` slots at ``now``; return the times they may be sent at."""
-    return [now + limiter.reserve(now) for _ in range(count)]
+def flow(**settings: object) -> RouteFlow:
+    return RouteFlow(FlowControl(**settings), "samplers.get", rand=random.Random(1).random)  # type: ignore[arg-type]
 
 
-def congest(limiter: RateLimiter, now: float, sent: int = 100) -> None:
-    """Send ``sent`` requests at ``now`` and have all of them throttled."""
-    send(limiter, sent, now)
-    for _ in range(sent):
-        limiter.on_throttled(now, now + 0.01)
+def answer(route: RouteFlow, now: float, *, throttled: bool = False, rtt: float = 0.002) -> bool:
+    return route.on_answer(now, now - rtt, throttled=throttled)
 
 
-# -- the limiter on a synthetic clock -------------------------------------------------------
+def engage(route: RouteFlow) -> None:
+    """Hit the limit while unpaced: 16 sent at once, then two of their answers throttled."""
+    for _ in range(16):
+        assert route.try_send(0.0)
+    route.on_answer(0.010, 0.0, throttled=False)
+    route.on_answer(0.011, 0.0, throttled=True)
+    route.on_answer(0.012, 0.0, throttled=True)
 
 
-def test_nothing_is_limited_until_the_server_throttles() -> None:
-    limiter = RateLimiter(FlowControl())
-    assert send(limiter, 10_000, now=5.0) == [5.0] * 10_000
-    assert limiter.rate(5.0) is None
-    assert limiter.waited == 0.0
+# -- the rules, one at a time ------------------------------------------------------------
 
 
-def test_fixed_rate_spaces_every_request_and_never_exceeds_it() -> None:
-    limiter = RateLimiter(FlowControl(max_rate=50, adaptive=False))
-    times = send(limiter, 200, now=0.0)
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    assert min(gaps) == pytest.approx(1 / 50)
-    # In any one-second window, at most 50 sends (+1 for the window's edge).
-    assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 51
-    limiter.on_throttled(0.0, 0.5)  # not adaptive: a 429 changes nothing
-    assert limiter.rate(0.5) == 50
-    assert limiter.throttled == 1
-
-
-def test_a_throttle_slows_the_whole_client_by_beta() -> None:
-    limiter = RateLimiter(FlowControl(beta=0.5))
-    congest(limiter, now=10.0, sent=100)
-    # First throttle: from the send rate measured over the last second (100 requests).
-    assert limiter.rate(10.01) == pytest.approx(50, rel=0.05)
-    times = send(limiter, 50, now=10.02)
-    assert times[-1] - times[0] == pytest.approx(49 / 50, rel=0.05)  # now paced, for everybody
-
-
-def test_echoes_of_one_congestion_event_slow_the_client_once() -> None:
-    limiter = RateLimiter(FlowControl())
-    send(limiter, 64, now=1.0)  # 64 workers took slots at the old pace...
-    for _ in range(64):  # ...and all of them come back throttled
-        limiter.on_throttled(1.0, 1.05)
-    after_one_event = limiter.rate(1.05)
-    assert after_one_event == pytest.approx(0.7 * 64, rel=0.05)
-    assert limiter.throttled == 64
-    # A request that took its slot after the slow-down is a new event.
-    limiter.on_throttled(1.06, 1.1)
-    assert limiter.rate(1.1) == pytest.approx(0.7 * after_one_event, rel=0.05)
-
-
-def test_stray_throttles_do_not_slow_the_client() -> None:
-    limiter = RateLimiter(FlowControl())
-    send(limiter, 1000, now=0.5)
-    for _ in range(20):  # 2% of the requests: a flaky proxy, not a limit
-        limiter.on_throttled(0.5, 0.6)
-    assert limiter.rate(0.6) is None
-    assert limiter.throttled == 20
-
-
-def test_the_rate_rises_again_after_the_limit_lifts() -> None:
-    limiter = RateLimiter(FlowControl())
-    congest(limiter, now=0.0, sent=200)
-    low = limiter.rate(0.0)
-    assert low is not None
+def test_an_unthrottled_route_is_never_paced() -> None:
+    route = flow()
     now = 0.0
-    rates = []
-    while now < 3 * _RECOVERY_SECONDS:  # the server accepts everything again
-        send(limiter, 100, now)  # demand far above the learnt rate
-        rate = limiter.rate(now)
-        assert rate is not None
-        rates.append(rate)
-        now += 0.1
-    assert all(b >= a * 0.99 for a, b in itertools.pairwise(rates))  # no throttle, no cut
-    assert rates[-1] > 200  # back past where the server last pushed back: probing upwards
+    for _ in range(5000):
+        now += 0.0001
+        if route.try_send(now):
+            answer(route, now + 0.002)
+    assert route.rate is None
+    assert route.try_send(now)
 
 
-def test_the_rate_never_drops_below_min_rate() -> None:
-    limiter = RateLimiter(FlowControl(min_rate=5))
+def test_slow_start_lets_sixteen_go_then_one_more_per_accepted_answer() -> None:
+    route = flow()
+    assert [route.try_send(0.0) for _ in range(17)] == [True] * 16 + [False]
+    assert route.next_slot() == math.inf  # the next answer opens the window
+    answer(route, 0.01)
+    assert [route.try_send(0.01) for _ in range(3)] == [True, True, False]
+
+
+def test_slow_start_ends_after_a_thousand_unthrottled_answers() -> None:
+    route = flow()
+    for step in range(1100):
+        assert route.try_send(step * 0.001) or step < 16
+        answer(route, step * 0.001 + 0.0005)
+    assert [route.try_send(2.0) for _ in range(2000)] == [True] * 2000
+
+
+def test_an_answer_that_never_comes_frees_its_place_in_the_window() -> None:
+    route = flow()
+    for _ in range(16):
+        route.try_send(0.0)
+    assert not route.try_send(0.0)
+    route.on_lost()  # a timeout, a dropped connection
+    assert route.try_send(0.0)
+
+
+def test_a_single_429_is_not_a_limit() -> None:
+    route = flow()
     now = 0.0
-    for _ in range(50):
-        now += 1.0
-        congest(limiter, now, sent=10)
-    assert limiter.rate(now) == 5
+    for step in range(400):
+        now = step * 0.001
+        if route.try_send(now):
+            answer(route, now + 0.001, throttled=step == 20)
+    assert route.rate is None
+    assert route.throttled == 1
 
 
-def test_max_rate_caps_the_learnt_rate_too() -> None:
-    limiter = RateLimiter(FlowControl(max_rate=10))
-    congest(limiter, now=0.0, sent=1000)
-    assert limiter.rate(100.0) == 10
+def test_two_429s_in_a_round_start_pacing_after_a_pause_of_two_round_trips() -> None:
+    route = flow()
+    engage(route)
+    assert route.rate == pytest.approx(16 / 0.012 * 0.5, rel=0.2)  # half the send rate
+    assert route.next_slot() >= 0.012 + 0.0035  # nothing more until the answers in flight
+    assert not route.try_send(0.013)
+
+
+def test_far_over_the_limit_the_rate_becomes_what_the_server_accepted() -> None:
+    route = flow()
+    engage(route)
+    now, accepted = 0.1, 0
+    # Paced at hundreds per second against a limit of 50/s: most answers are throttled.
+    while now < 0.6:
+        slot = max(route.next_slot(), now)
+        assert route.try_send(slot) or route.pop_due(slot) is not None or True
+        now = slot + 0.0001
+        taken = accepted < 50 * (now - 0.1)
+        accepted += taken
+        answer(route, now + 0.002, throttled=not taken)
+    assert route.rate is not None
+    assert 35 < route.rate < 75
+
+
+def test_an_idle_gap_is_not_counted_as_time_at_the_limit() -> None:
+    route = flow()
+    engage(route)
+    rate = route.rate
+    # Twenty seconds with nothing to send, then a round: the rate measures the sends only.
+    for step in range(8):
+        now = 20.0 + step * 0.02
+        route.try_send(now)
+        answer(route, now + 0.002, throttled=step % 4 == 0)
+    assert route.rate is not None
+    assert route.rate > 10  # not 8 answers over twenty seconds
+    assert rate is not None
+
+
+def test_pacing_stops_when_the_client_stops_using_a_rate_it_outgrew() -> None:
+    route = flow()
+    engage(route)
+    now = 1.0
+    # Unthrottled and held back: the rate grows; then the client asks for less than it may.
+    for step in range(4000):
+        now = 1.0 + step * 0.005
+        if route.try_send(now):
+            answer(route, now + 0.002)
+        if route.rate is None:
+            break
+    assert route.rate is None
+
+
+def test_slots_are_spaced_from_the_previous_actual_send_with_dither() -> None:
+    route = flow(max_rate=100, adaptive=False)
+    assert route.try_send(0.0)
+    gaps = []
+    now = 0.0
+    for _ in range(200):
+        slot = route.next_slot()
+        gaps.append(slot - now)
+        now = slot
+        assert route.try_send(now)
+    assert min(gaps) > 0.0049 and max(gaps) < 0.0151  # 1/100 s, give or take half
+    assert sum(gaps) / len(gaps) == pytest.approx(0.01, rel=0.1)
+    # A send long after its slot: the next one counts from it, no burst to catch up.
+    assert route.try_send(now + 5.0)
+    assert route.next_slot() > now + 5.0 + 0.004
+
+
+def test_a_request_that_leaves_the_queue_leaves_no_hole() -> None:
+    route = flow(max_rate=10, adaptive=False)
+    assert route.try_send(0.0)
+    first, second = object(), object()
+    route.queue.extend([first, second])
+    route.queue.remove(first)  # its call gave up
+    slot = route.next_slot()
+    assert route.pop_due(slot) is second  # the next in line takes the first free slot
+
+
+def test_a_new_rate_applies_to_requests_already_waiting() -> None:
+    route = flow()
+    engage(route)
+    waiting = object()
+    route.queue.append(waiting)
+    before = route.next_slot()
+    route.rate = (route.rate or 1) / 10  # as a measured cut does
+    assert route.next_slot() > before
+    assert route.pop_due(before) is None
+
+
+def test_max_rate_caps_a_learnt_rate_and_adaptive_false_keeps_it() -> None:
+    fixed = flow(max_rate=50, adaptive=False)
+    assert fixed.rate == 50
+    for step in range(100):
+        now = step * 0.001
+        if fixed.try_send(now):
+            answer(fixed, now + 0.002, throttled=True)
+    assert fixed.rate == 50
+    capped = flow(max_rate=50)
+    assert capped.rate == 50
+    for step in range(400):
+        now = step * 0.02
+        if capped.try_send(now):
+            answer(capped, now + 0.002)
+    assert capped.rate == 50  # grows no further than the cap
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_rate": 0}, {"max_rate": -1}, {"max_rate": float("inf")}, {"min_rate": 0}, {"beta": 1}],
+    [
+        {"max_rate": 0},
+        {"max_rate": -1},
+        {"max_rate": float("inf")},
+        {"max_rate": True},
+        {"min_rate": 0},
+        {"adaptive": 1},
+        {"wait_for_slot": "no"},
+    ],
 )
-def test_bad_flow_control_settings_are_refused(kwargs: dict[str, float]) -> None:
-    with pytest.raises(ValueError, match=next(iter(kwargs))):
+def test_flow_control_settings_are_validated(kwargs: dict[str, object]) -> None:
+    with pytest.raises((ValueError, TypeError)):
         FlowControl(**kwargs)  # type: ignore[arg-type]
 
 
@@ -134,11 +220,8 @@ def test_flow_control_must_be_a_flow_control() -> None:
 
 def test_rate_changes_are_logged_at_debug(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="baseten_loops")
-    limiter = RateLimiter(FlowControl())
-    congest(limiter, now=0.0)
-    send(limiter, 1, now=_RECOVERY_SECONDS)  # climbed back by 30%
-    assert "throttled: client rate" in caplog.text
-    assert "client rate now" in caplog.text
+    engage(flow())
+    assert "samplers.get: throttled; pacing at" in caplog.text
 
 
 # -- whole clients against a rate-limited fake server ------------------------------------

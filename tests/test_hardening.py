@@ -35,11 +35,15 @@ from baseten_loops import (
     ResponseValidationError,
     RetryPolicy,
     Sampler,
+    WaitTimeoutError,
 )
 from baseten_loops._convert import parse_response
+from baseten_loops._paging import MAX_EMPTY_PAGES
 from baseten_loops._retry import parse_retry_after
 from baseten_loops._sansio import Secrets, error_for_response, redact, resolve_proxy
 from baseten_loops.testing import FakeLoopsServer, Reply, sampler_payload
+
+from .spec_payloads import payload as spec_payload
 
 #: The key every server here accepts, and that must never be reachable from what we raise.
 KEY = "sk-live-0123456789abcdefSECRET"
@@ -118,7 +122,7 @@ def test_deeply_nested_json_is_a_validation_error() -> None:
 
 
 def test_deeply_nested_error_body_has_no_server_message() -> None:
-    error = error_for_response(500, {}, DEEP, method="GET", path="/p")
+    error = error_for_response(500, {}, DEEP, method="GET", url="/p")
     assert isinstance(error, InternalServerError)
     assert error.server_message is None
 
@@ -713,3 +717,94 @@ async def test_closing_a_client_with_a_borrowed_session_lets_its_calls_finish(
         await client.close()  # the borrowed session stays open, so the call retries as asked
         assert (await call).id == "abc"
         assert keyed_server.requests == 2
+
+
+# -- 10. every message that quotes the server goes through scrub() (issue 15, item 7) ------
+
+# The forms a server or proxy echoes a key back in, once decoded from JSON.
+ECHOED_KEYS = {"literal": KEY, "percent-encoded": PERCENT_KEY, "lower case": KEY.lower()}
+
+
+def assert_message_scrubbed(error: LoopsError) -> None:
+    """The message, args and ``errors`` lines hold no form of the key, and show ``***``."""
+    texts = [str(error), repr(error), *map(str, error.args), *getattr(error, "errors", ())]
+    for text in texts:
+        assert KEY.lower() not in text.lower()
+        assert PERCENT_KEY.lower() not in text.lower()
+    assert "***" in str(error)
+
+
+def archive_page(token: str) -> Reply:
+    page = {"presigned_urls": [{**spec_payload("CheckpointFile")}], "next_page_token": token}
+    return Reply(body=page)
+
+
+@pytest.mark.parametrize("form", list(ECHOED_KEYS))
+async def test_a_repeated_page_token_echoing_the_key_is_quoted_scrubbed(
+    keyed_server: FakeLoopsServer, form: str
+) -> None:
+    token = f"page-2-{ECHOED_KEYS[form]}"
+    keyed_server.enqueue(archive_page(token), archive_page(token))
+    async with client_for(keyed_server) as client:
+        with pytest.raises(ResponseValidationError, match="already followed") as info:
+            async for _ in client.deployments.iter_debug_archive_files("d1"):
+                pass
+    assert_message_scrubbed(info.value)
+    assert info.value.errors == ("next_page_token: 'page-2-***' repeats an earlier token",)
+
+
+async def test_a_run_of_empty_pages_with_tokens_echoing_the_key_is_quoted_scrubbed(
+    keyed_server: FakeLoopsServer,
+) -> None:
+    empty = [
+        Reply(body={"presigned_urls": [], "next_page_token": f"{n}-{KEY}"})
+        for n in range(MAX_EMPTY_PAGES)
+    ]
+    keyed_server.enqueue(*empty)
+    async with client_for(keyed_server) as client:
+        with pytest.raises(ResponseValidationError, match="no progress") as info:
+            async for _ in client.deployments.iter_debug_archive_files("d1"):
+                pass
+    assert_message_scrubbed(info.value)
+
+
+@pytest.mark.parametrize("form", list(ECHOED_KEYS))
+async def test_an_answer_about_another_id_echoing_the_key_is_quoted_scrubbed(
+    keyed_server: FakeLoopsServer, form: str
+) -> None:
+    other = json.dumps({"sampler": sampler_payload(f"id-{ECHOED_KEYS[form]}")})
+    keyed_server.enqueue(Reply(body=other), Reply(body=other), sampler_id="abc")
+    async with client_for(keyed_server) as client:
+        with pytest.raises(ResponseValidationError, match="asked for 'abc'") as info:
+            await client.samplers.get("abc")
+        assert_message_scrubbed(info.value)
+        (bulk,) = await client.samplers.get_many(["abc"], return_exceptions=True)
+    assert isinstance(bulk, ResponseValidationError)
+    assert_message_scrubbed(bulk)
+    assert bulk.errors == ("sampler.id: expected 'abc', got 'id-***'",)
+
+
+@pytest.mark.parametrize("form", list(ECHOED_KEYS))
+async def test_a_wait_timing_out_on_a_status_echoing_the_key_quotes_it_scrubbed(
+    keyed_server: FakeLoopsServer, form: str
+) -> None:
+    keyed_server.add_sampler("w1", status=f"PENDING {ECHOED_KEYS[form]}")
+    async with client_for(keyed_server) as client:
+        with pytest.raises(WaitTimeoutError) as info:
+            await client.samplers.wait_until_active("w1", timeout=0.1, poll_interval=0.05)
+    assert_message_scrubbed(info.value)
+    assert str(info.value).endswith("(last status PENDING ***)")
+
+
+async def test_a_deployment_wait_refuses_an_answer_about_another_id_scrubbed(
+    keyed_server: FakeLoopsServer,
+) -> None:
+    # Waits look up by id like get does, so they too refuse another object's answer.
+    deployment = keyed_server.add_deployment("d1", status="DEPLOYING")
+    keyed_server.enqueue(
+        Reply(body={"deployment": {**deployment, "id": KEY}}), route="GET /v1/loops/deployments/d1"
+    )
+    async with client_for(keyed_server) as client:
+        with pytest.raises(ResponseValidationError, match="asked for 'd1'") as info:
+            await client.deployments.wait_until_running("d1", timeout=1, poll_interval=0.05)
+    assert_message_scrubbed(info.value)

@@ -20,6 +20,7 @@ from baseten_loops import (
     RetryPolicy,
     Sampler,
 )
+from baseten_loops._convert import MAX_ERRORS
 from baseten_loops.testing import FakeLoopsServer, Reply, sampler_payload
 
 ONE_TRY = RetryPolicy(max_attempts=1)
@@ -93,13 +94,30 @@ async def test_ten_megabyte_body_is_refused_with_a_clear_error(abc_server: FakeL
         await expect_usable(client)
 
 
+async def test_a_megabyte_of_empty_runs_is_refused_with_a_short_error(
+    abc_server: FakeLoopsServer,
+) -> None:
+    # Issue 15, item 6: 350,000 `{}` runs once gave 2,800,000 error lines after 44 s.
+    count = ((1 << 20) - 12) // 3
+    abc_server.enqueue(Reply(body=b'{"runs": [' + b",".join([b"{}"] * count) + b"]}"))
+    async with LoopsClient(abc_server.api_key, base_url=abc_server.base_url) as client:
+        with pytest.raises(ResponseValidationError) as info:
+            await client.runs.list()
+        assert len(info.value.errors) == MAX_ERRORS + 1
+        assert info.value.errors[0] == "runs[0].id: required field missing"
+        assert str(info.value).startswith("invalid runs.list response: runs[0].id: required")
+        assert info.value.errors[-1].endswith(" items not checked)")
+        assert info.value.errors[-1][1:-1] in str(info.value)
+        await expect_usable(client)
+
+
 @pytest.mark.parametrize(
     ("reply", "error", "message"),
     [
         (
             Reply(status=502, body=b"<html><h1>502 Bad Gateway</h1></html>"),
             InternalServerError,
-            "502 Bad Gateway for GET /v1/loops/samplers/abc",
+            r"502 Bad Gateway for GET http://127\.0\.0\.1:\d+/v1/loops/samplers/abc",
         ),
         (
             Reply(status=500, body=b"<!DOCTYPE html><p>oops</p>"),

@@ -58,6 +58,7 @@ from baseten_loops._routes import ROUTES
 
 from .spec_payloads import (
     TIMESTAMP,
+    defaulted_properties,
     minimal_payload,
     non_null,
     operations,
@@ -111,11 +112,10 @@ ENUMS: dict[str, type[enum.Enum]] = {
     "TrainerCheckpointTarget": TrainerCheckpointTarget,
     "V1AvailabilityModel": AvailabilityModel,
 }
-#: Where a model departs from the schema, and why. The live API was seen to leave the instance
-#: type's fields and a sampler's user out (see the spec's README); the Sampler model predates
-#: this spec and keeps requiring model_id and deployment_id (null allowed), as its tests say.
+#: Where a model departs from the schema, and why: the live API was seen to leave the instance
+#: type's fields and a sampler's user out (see the spec's README), so they may be absent too.
 LENIENT: dict[str, set[str]] = {
-    "LoopsSamplerV1": {"user", "model_id", "deployment_id", "node_count"},
+    "LoopsSamplerV1": {"user"},
     "InstanceTypeV1": {
         "id",
         "name",
@@ -202,6 +202,46 @@ def test_minimal_payload_gets_the_defaults(name: str) -> None:
     for field in attrs.fields(MODELS[name]):
         if field.name not in required(name) | LENIENT.get(name, set()):
             assert getattr(model, field.name) == field.default, field.name
+
+
+#: Every property the spec gives a default, in the schemas of answers: each may be absent.
+DEFAULTED = [case for case in defaulted_properties() if case[0] not in request_schemas()]
+
+
+def test_every_defaulted_property_of_an_answer_belongs_to_a_model() -> None:
+    # Request schemas' defaults are the server's business; every other one is an answer's.
+    assert {name for name, _, _ in DEFAULTED} <= set(MODELS)
+    assert ("LoopsSamplerV1", "model_id", None) in DEFAULTED  # the newer spec's change
+    assert len(DEFAULTED) == 28
+
+
+@pytest.mark.parametrize(
+    ("name", "prop", "default"), DEFAULTED, ids=[f"{n}.{p}" for n, p, _ in DEFAULTED]
+)
+def test_absent_property_gets_the_spec_default(name: str, prop: str, default: Any) -> None:
+    data = payload(name)
+    del data[prop]
+    model = structure(data, MODELS[name], path="x")
+    assert getattr(model, prop) == default
+    assert model.to_dict()[prop] == default  # the JSON value itself, enums as their string
+    assert attrs.fields_dict(MODELS[name])[prop].default == default
+
+
+@pytest.mark.parametrize("name", sorted({name for name, _, _ in DEFAULTED}))
+def test_answer_without_any_defaulted_property_gets_every_default(name: str) -> None:
+    defaults = {prop: default for schema, prop, default in DEFAULTED if schema == name}
+    data = {prop: value for prop, value in payload(name).items() if prop not in defaults}
+    model = structure(data, MODELS[name], path="x").to_dict()
+    assert {prop: model[prop] for prop in defaults} == defaults
+
+
+def test_sampler_without_model_and_deployment_ids_is_accepted() -> None:
+    data = payload("LoopsSamplerV1")
+    for prop in ("model_id", "deployment_id", "instance_type", "node_count"):
+        del data[prop]
+    sampler = structure(data, Sampler, path="sampler")
+    assert (sampler.model_id, sampler.deployment_id) == (None, None)
+    assert (sampler.instance_type, sampler.node_count) == (None, 1)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -107,7 +107,8 @@ async def test_non_str_ids_raise_type_error_before_io(
             404,
             {"error": "not_found", "message": "Sampler abc not found"},
             NotFoundError,
-            "404 Not Found for GET /v1/loops/samplers/abc: Sampler abc not found",
+            "404 Not Found for GET https://api.baseten.co/v1/loops/samplers/abc: "
+            "Sampler abc not found",
         ),
         (401, {"error": "unauthorized"}, AuthenticationError, "401 Unauthorized"),
         (403, {"message": "key lacks scope"}, PermissionDeniedError, "key lacks scope"),

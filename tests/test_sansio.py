@@ -19,10 +19,13 @@ from baseten_loops import (
     __version__,
 )
 from baseten_loops._sansio import (
+    QUOTE_CHARS,
     build_headers,
     check_base_url,
+    check_timeout,
     error_for_response,
     path_segment,
+    scrub,
 )
 
 PREFIX = "/v1/loops/samplers/"
@@ -149,7 +152,7 @@ def test_headers_carry_auth_and_name_the_library() -> None:
     ],
 )
 def test_status_maps_to_its_error_class(status: int, cls: type[APIStatusError]) -> None:
-    error = error_for_response(status, CIMultiDict(), b"", method="GET", path="/p")
+    error = error_for_response(status, CIMultiDict(), b"", method="GET", url="/p")
     assert type(error) is cls
     assert error.status_code == status
 
@@ -157,7 +160,7 @@ def test_status_maps_to_its_error_class(status: int, cls: type[APIStatusError]) 
 def test_error_carries_server_message_request_id_and_retry_after() -> None:
     headers = CIMultiDict({"X-Request-Id": "req-42", "Retry-After": "3"})
     body = b'{"error": "rate_limited", "message": "Slow down"}'
-    error = error_for_response(429, headers, body, method="GET", path="/v1/x")
+    error = error_for_response(429, headers, body, method="GET", url="/v1/x")
     assert str(error) == "429 Too Many Requests for GET /v1/x: Slow down [request id req-42]"
     assert error.server_message == "Slow down"
     assert error.request_id == "req-42"
@@ -166,32 +169,32 @@ def test_error_carries_server_message_request_id_and_retry_after() -> None:
 
 
 def test_error_code_is_used_when_there_is_no_message() -> None:
-    error = error_for_response(400, CIMultiDict(), b'{"error": "bad_id"}', method="GET", path="/")
+    error = error_for_response(400, CIMultiDict(), b'{"error": "bad_id"}', method="GET", url="/")
     assert error.server_message == "bad_id"
 
 
 def test_html_error_pages_are_kept_out_of_the_message_but_in_the_excerpt() -> None:
     body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-    error = error_for_response(502, CIMultiDict(), body, method="GET", path="/p")
+    error = error_for_response(502, CIMultiDict(), body, method="GET", url="/p")
     assert str(error) == "502 Bad Gateway for GET /p"
     assert "Bad Gateway" in error.body_excerpt
 
 
 def test_plain_text_body_is_quoted_in_the_message() -> None:
-    error = error_for_response(500, CIMultiDict(), b"upstream exploded", method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"upstream exploded", method="GET", url="/p")
     assert str(error) == "500 Internal Server Error for GET /p: upstream exploded"
 
 
 def test_redirect_names_its_target_and_is_not_followed() -> None:
     headers = CIMultiDict({"Location": "https://elsewhere.example/steal"})
-    error = error_for_response(302, headers, b"", method="GET", path="/p")
+    error = error_for_response(302, headers, b"", method="GET", url="/p")
     assert "redirect to 'https://elsewhere.example/steal' not followed" in str(error)
 
 
 def test_secret_echoed_by_a_server_is_blanked() -> None:
     body = b'{"message": "bad header Bearer sk-secret-123"}'
     error = error_for_response(
-        400, CIMultiDict(), body, method="GET", path="/p", secret="sk-secret-123"
+        400, CIMultiDict(), body, method="GET", url="/p", secret="sk-secret-123"
     )
     assert "sk-secret-123" not in str(error)
     assert "sk-secret-123" not in error.body_excerpt
@@ -199,11 +202,52 @@ def test_secret_echoed_by_a_server_is_blanked() -> None:
 
 
 def test_long_bodies_are_cut_to_an_excerpt() -> None:
-    error = error_for_response(500, CIMultiDict(), b"x" * 100_000, method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"x" * 100_000, method="GET", url="/p")
     assert len(error.body_excerpt) == 300
     assert len(str(error)) < 200
 
 
 def test_undecodable_error_body_does_not_raise() -> None:
-    error = error_for_response(500, CIMultiDict(), b"\xff\xfe\xfa", method="GET", path="/p")
+    error = error_for_response(500, CIMultiDict(), b"\xff\xfe\xfa", method="GET", url="/p")
     assert error.status_code == 500
+
+
+# -- scrub: the one way a message quotes the server -----------------------------------------
+
+SECRET = "sk-scrub-0123456789abcdef"
+
+
+def test_scrub_leaves_short_clean_text_alone() -> None:
+    assert scrub("sampler 'abc' is DEPLOYING", (SECRET,)) == "sampler 'abc' is DEPLOYING"
+
+
+def test_scrub_cuts_long_text_and_marks_the_cut() -> None:
+    assert scrub("a" * 1000, (), limit=50) == "a" * 47 + "..."
+    assert len(scrub("a" * 10**6, (SECRET,))) == QUOTE_CHARS
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        SECRET,
+        SECRET.upper(),
+        "".join(f"%{byte:02x}" for byte in SECRET.encode()),
+        "".join(f"&#{ord(char)};" for char in SECRET),
+    ],
+)
+def test_a_secret_across_the_cut_is_blanked_whole(form: str) -> None:
+    # The secret starts 10 characters before the cut: none of it may show.
+    text = "x" * 40 + form + "y" * 1000
+    scrubbed = scrub(text, (SECRET,), limit=53)
+    assert scrubbed == "x" * 40 + "***" + "y" * 7 + "..."
+
+
+def test_a_fragment_of_a_secret_left_by_the_server_is_blanked() -> None:
+    assert scrub("token " + SECRET[:9], (SECRET,)) == "token ***"
+
+
+def test_every_duration_check_names_its_parameter() -> None:
+    with pytest.raises(ConfigurationError, match=r"^poll_interval must be finite and > 0, got nan"):
+        check_timeout(float("nan"), "poll_interval")
+    with pytest.raises(ConfigurationError, match=r"^timeout must be a number of seconds, got 'x"):
+        check_timeout("x" * 500)

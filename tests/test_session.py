@@ -17,7 +17,6 @@ from baseten_loops import (
     InternalServerError,
     LoopsClient,
     NotFoundError,
-    RateLimitError,
     ResponseTooLargeError,
     ResponseValidationError,
     RetryBudget,
@@ -231,19 +230,34 @@ async def test_unusable_or_past_retry_after_falls_back_quickly(
         assert client.stats.retries == 1
 
 
-async def test_retry_after_past_the_deadline_fails_at_once(
+async def test_a_throttled_call_tries_once_more_just_before_its_deadline(
     server: FakeLoopsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Retry-After 30 with 2 s left: waiting it out would lose the result; asking again 1 s
+    # before the deadline may still get it.
+    server.add_sampler("abc")
     server.enqueue(Reply(status=429, headers={"Retry-After": "30"}), sampler_id="abc")
     policy = RetryPolicy(max_retry_after=60, deadline=2.0)
     with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
         async with make_client(server, retry=policy) as client:
-            with pytest.raises(RateLimitError) as info:
+            assert (await client.samplers.get("abc")).id == "abc"
+            assert client.stats.retries == 1
+    assert server.requests_by_id["abc"] == 2
+    waits = [float(m) for m in re.findall(r"waiting ([0-9.]+)s", caplog.text)]
+    assert len(waits) == 1
+    assert 0.5 < waits[0] < 1.0  # the last try leaves a second for the answer
+
+
+async def test_a_backoff_past_the_deadline_fails_at_once(
+    server: FakeLoopsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.enqueue(Reply(status=503), sampler_id="abc")
+    policy = RetryPolicy(initial_backoff=30, max_backoff=30, jitter=0, deadline=2.0)
+    with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
+        async with make_client(server, retry=policy) as client:
+            with pytest.raises(InternalServerError):
                 await client.samplers.get("abc")
             assert client.stats.retries == 0
-    assert info.value.retry_after == 30.0
-    assert "not retrying: a wait of 3" in caplog.text  # 30 s and a little jitter
-    assert "would pass the deadline" in caplog.text
     assert "retrying GET" not in caplog.text  # it did not sleep: failing now is the point
     assert server.requests_by_id["abc"] == 1
 
@@ -315,8 +329,9 @@ async def test_debug_log_shows_path_status_attempt_and_wait_but_never_the_key(
         async with make_client(server) as client:
             await client.samplers.get("abc")
     text = caplog.text
-    assert "GET /v1/loops/samplers/abc failed (attempt 1): InternalServerError" in text
-    assert "retrying GET /v1/loops/samplers/abc: attempt 2 after status 503, waiting" in text
-    assert "GET /v1/loops/samplers/abc -> 200 (attempt 2)" in text
+    url = f"{server.base_url}/v1/loops/samplers/abc"
+    assert f"GET {url} failed (attempt 1): InternalServerError" in text
+    assert f"retrying GET {url}: attempt 2 after status 503, waiting" in text
+    assert f"GET {url} -> 200 (attempt 2)" in text
     assert server.api_key not in text
     assert all(r.name.startswith("baseten_loops") for r in caplog.records)

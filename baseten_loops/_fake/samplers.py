@@ -32,6 +32,8 @@ def sampler_payload(
         "user": dict(CALLER),
         "instance_type": None,
         "node_count": 1,
+        # A field this client does not know (the live API adds some over time).
+        "autoscaling_settings": {"min_replica": 0, "max_replica": 1},
     }
     payload.update(extra)
     return payload

@@ -23,7 +23,6 @@ from .._routes import (
     DEPLOYMENTS_LOGS,
     DEPLOYMENTS_METRICS,
 )
-from .._sansio import path_segment
 from .._waiting import check_wait_arguments, poll_until
 from ._base import ExtraHeaders, Resource, call_arguments
 
@@ -174,14 +173,8 @@ class DeploymentsResource(Resource):
 
         """
         check_wait_arguments(timeout, poll_interval)
-        path_segment(deployment_id, "deployment_id")
         return await poll_until(
-            lambda deadline: self._call(
-                DEPLOYMENTS_GET,
-                deadline=deadline,
-                extra_headers=extra_headers,
-                deployment_id=deployment_id,
-            ),
+            self._poller(DEPLOYMENTS_GET, deployment_id, extra_headers),
             what="deployment",
             object_id=deployment_id,
             goal="RUNNING",
@@ -190,6 +183,7 @@ class DeploymentsResource(Resource):
             timeout=timeout,
             poll_interval=poll_interval,
             on_status=on_status,
+            secrets=self._http.secrets,
         )
 
 

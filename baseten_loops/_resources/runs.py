@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, TypedDict
 
 from .._models import AvailabilityModel, DeactivatedRun, Run
 from .._routes import RUNS_CREATE, RUNS_DEACTIVATE, RUNS_GET, RUNS_LIST, TRAINERS_CREATE
-from .._sansio import path_segment
 from .._waiting import check_wait_arguments, poll_until
 from ._base import ExtraHeaders, Resource, call_arguments
 
@@ -167,11 +166,8 @@ class RunsResource(Resource):
 
         """
         check_wait_arguments(timeout, poll_interval)
-        path_segment(run_id, "run_id")
         return await poll_until(
-            lambda deadline: self._call(
-                RUNS_GET, deadline=deadline, extra_headers=extra_headers, run_id=run_id
-            ),
+            self._poller(RUNS_GET, run_id, extra_headers),
             what="run",
             object_id=run_id,
             goal="INACTIVE",
@@ -180,6 +176,7 @@ class RunsResource(Resource):
             timeout=timeout,
             poll_interval=poll_interval,
             on_status=on_status,
+            secrets=self._http.secrets,
         )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Literal, overload
@@ -11,7 +10,6 @@ from .. import _bulk
 from .._exceptions import LoopsError, SamplerFailedError, WaitTimeoutError
 from .._models import AvailabilityModel, DeactivatedSampler, Sampler
 from .._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_GET, SAMPLERS_LIST
-from .._sansio import path_segment
 from .._waiting import check_wait_arguments, poll_until
 from ._base import ExtraHeaders, Resource, call_arguments
 
@@ -186,12 +184,8 @@ class SamplersResource(Resource):
 
         """
         check_wait_arguments(timeout, poll_interval)
-        path_segment(sampler_id, "sampler_id")
-        loop = asyncio.get_running_loop()
         return await poll_until(
-            lambda deadline: self.get(
-                sampler_id, timeout=deadline - loop.time(), extra_headers=extra_headers
-            ),
+            self._poller(SAMPLERS_GET, sampler_id, extra_headers),
             what="sampler",
             object_id=sampler_id,
             goal="ACTIVE",
@@ -200,6 +194,7 @@ class SamplersResource(Resource):
             timeout=timeout,
             poll_interval=poll_interval,
             on_status=on_status,
+            secrets=self._http.secrets,
             timeout_error=lambda message, last: WaitTimeoutError(
                 message, sampler_id=sampler_id, last_sampler=last
             ),
