@@ -829,6 +829,14 @@ def test_a_closed_stdout_in_process_is_exit_141(
     assert cli.main(["samplers", "get", "abc"]) == 141
 
 
+def test_a_stdout_closed_from_the_start_is_no_error(
+    fake: FakeLoopsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.add_sampler("abc")
+    monkeypatch.setattr(sys, "stdout", None)  # what Python makes of `baseten-loops ... >&-`
+    assert cli.main(["samplers", "get", "abc"]) == 0
+
+
 # -- every option's help shows its default ---------------------------------------------------
 
 

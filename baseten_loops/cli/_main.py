@@ -30,7 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code = int(args.run(args))
-        sys.stdout.flush()  # here, not at exit: a closed stdout is then handled below
+        if sys.stdout is not None:  # None: started with stdout closed (``>&-``)
+            sys.stdout.flush()  # here, not at exit: a closed stdout is then handled below
         return code
     except (ConfigurationError, _UsageError) as exc:
         # Messages may quote file names or server text: escaped like everything else shown.
