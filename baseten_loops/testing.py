@@ -32,9 +32,8 @@ import itertools
 import json
 import math
 import random
-import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
@@ -47,6 +46,7 @@ from ._fake._checks import ApiError, Call, parse_body, parse_query
 from ._fake._faults import Faults, Reply, ScriptedReplies, TokenBucket, roll_fault, route_key
 from ._fake._routing import Route
 from ._fake._state import BASE_MODELS, ID_ALPHABET, FakeState, FileSpec
+from ._fake._thread import ServingThread
 from ._fake.samplers import sampler_payload
 
 __all__ = ["FakeLoopsServer", "Faults", "RecordedRequest", "Reply", "sampler_payload"]
@@ -138,6 +138,8 @@ class FakeLoopsServer:
         self._accepted = {f"Bearer {api_key}", f"Api-Key {api_key}"}
         self._rng = random.Random(self.faults.seed)
         self._runner: web.AppRunner | None = None
+        #: The tasks answering requests now, to end at close (see :meth:`close`).
+        self._answering: set[asyncio.Task[Any]] = set()
         self._base_url: str | None = None
         #: Requests received in all.
         self.requests = 0
@@ -441,13 +443,20 @@ class FakeLoopsServer:
         self._base_url = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving and close every connection.
+
+        Answers still being prepared (a :class:`Reply` ``delay`` that outlived the client's
+        timeout) are cancelled and awaited here, so none is left pending on the event loop.
+        """
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        late = [task for task in self._answering if not task.done()]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
-    @contextlib.contextmanager
-    def serve_in_thread(self) -> Iterator[FakeLoopsServer]:
+    def serve_in_thread(self) -> contextlib.AbstractContextManager[FakeLoopsServer]:
         """Serve from a background thread with its own event loop, for synchronous code.
 
         For testing a CLI or other blocking code::
@@ -455,21 +464,12 @@ class FakeLoopsServer:
             with FakeLoopsServer().serve_in_thread() as server:
                 subprocess.run(["my-tool", "--base-url", server.base_url], check=True)
 
-        Configure samplers and replies before the code under test runs.
+        Configure samplers and replies before the code under test runs. Leaving the ``with``
+        block stops the server and its thread. Entered and never exited (in a REPL or a
+        notebook: ``server = FakeLoopsServer().serve_in_thread().__enter__()``), it serves until
+        the interpreter exits, which it never holds up: the thread is a daemon, stopped at exit.
         """
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="FakeLoopsServer", daemon=True)
-        thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
-            try:
-                yield self
-            finally:
-                asyncio.run_coroutine_threadsafe(self.close(), loop).result()
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+        return ServingThread(self)
 
     async def __aenter__(self) -> FakeLoopsServer:
         await self.start()
@@ -493,6 +493,9 @@ class FakeLoopsServer:
         """
         self.requests += 1
         self.in_flight += 1
+        task = asyncio.current_task()  # aiohttp answers each request in a task of its own
+        if task is not None:
+            self._answering.add(task)
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             route = ROUTES_BY_OPERATION.get(request.match_info.route.name or "")
@@ -520,6 +523,7 @@ class FakeLoopsServer:
             return self._answer(request, route, body)
         finally:
             self.in_flight -= 1
+            self._answering.discard(task)
 
     def _rate_limited(self, route: Route) -> web.Response | None:
         """The 429 for a request over a rate limit (its route's, or the API's), else ``None``."""
