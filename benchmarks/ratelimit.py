@@ -73,32 +73,30 @@ asyncio.run(main())
 """
 
 
+def scenario(name: str, rate: float, burst: float, ids: int, conc: int, **more: Any) -> dict:
+    return {"name": name, "rate": rate, "burst": burst, "ids": ids, "conc": conc, **more}
+
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     s["name"]: s
     for s in [
-        {"name": "1000/s burst 1000", "rate": 1000, "burst": 1000, "ids": 8000, "conc": 256},
-        {"name": "1000/s burst 100", "rate": 1000, "burst": 100, "ids": 8000, "conc": 256},
-        {"name": "1000/s burst 10", "rate": 1000, "burst": 10, "ids": 8000, "conc": 256},
-        {"name": "100/s burst 10", "rate": 100, "burst": 10, "ids": 1500, "conc": 64},
-        {"name": "400/s RA 1", "rate": 400, "burst": 40, "ids": 3000, "conc": 64, "ra": "1"},
-        {"name": "400/s RA exact", "rate": 400, "burst": 40, "ids": 3000, "conc": 64, "ra": "exact"},
-        {"name": "400/s RA none", "rate": 400, "burst": 40, "ids": 3000, "conc": 64, "ra": "none"},
-        {"name": "400/s RA date", "rate": 400, "burst": 40, "ids": 3000, "conc": 64, "ra": "date"},
-        {"name": "400/s RA 30", "rate": 400, "burst": 40, "ids": 3000, "conc": 64, "ra": "30"},
-        {"name": "800 -> 200/s", "rate": 800, "burst": 80, "ids": 4000, "conc": 64,
-         "changes": [[0.5, 200]]},
-        {"name": "200 -> 800/s", "rate": 200, "burst": 20, "ids": 4000, "conc": 64,
-         "changes": [[0.5, 800]]},
-        {"name": "600 <-> 250/s every 3 s", "rate": 600, "burst": 60, "ids": 6000, "conc": 64,
-         "alternate": 250},
-        {"name": "2 processes, 400/s", "rate": 400, "burst": 40, "ids": 4000, "conc": 64,
-         "processes": 2},
-        {"name": "4 processes, 400/s", "rate": 400, "burst": 40, "ids": 4000, "conc": 64,
-         "processes": 4},
-        {"name": "8 processes, 400/s", "rate": 400, "burst": 40, "ids": 4000, "conc": 64,
-         "processes": 8},
+        scenario("1000/s burst 1000", 1000, 1000, 8000, 256),
+        scenario("1000/s burst 100", 1000, 100, 8000, 256),
+        scenario("1000/s burst 10", 1000, 10, 8000, 256),
+        scenario("100/s burst 10", 100, 10, 1500, 64),
+        scenario("400/s RA 1", 400, 40, 3000, 64, ra="1"),
+        scenario("400/s RA exact", 400, 40, 3000, 64, ra="exact"),
+        scenario("400/s RA none", 400, 40, 3000, 64, ra="none"),
+        scenario("400/s RA date", 400, 40, 3000, 64, ra="date"),
+        scenario("400/s RA 30", 400, 40, 3000, 64, ra="30"),
+        scenario("800 -> 200/s", 800, 80, 4000, 64, changes=[[0.5, 200]]),
+        scenario("200 -> 800/s", 200, 20, 4000, 64, changes=[[0.5, 800]]),
+        scenario("600 <-> 250/s every 3 s", 600, 60, 6000, 64, alternate=250),
+        scenario("2 processes, 400/s", 400, 40, 4000, 64, processes=2),
+        scenario("4 processes, 400/s", 400, 40, 4000, 64, processes=4),
+        scenario("8 processes, 400/s", 400, 40, 4000, 64, processes=8),
     ]
-}  # fmt: skip
+}
 
 
 def spec_of(scenario: dict[str, Any]) -> dict[str, Any]:
@@ -164,7 +162,10 @@ async def oracle(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
             state["limiter"] = limiter = limiter_for(changes.pop(0)[1])
         if rates:
             wanted = rates[int((time.perf_counter() - start) // spec["period"]) % 2]
-            if limiter.max_rate != burst or abs(limiter.time_period - burst / (wanted / share)) > 1e-9:
+            if (
+                limiter.max_rate != burst
+                or abs(limiter.time_period - burst / (wanted / share)) > 1e-9
+            ):
                 state["limiter"] = limiter = limiter_for(wanted)
         return limiter
 
@@ -221,7 +222,8 @@ def run_batch(peer: str, scenario: dict[str, Any], trace: bool) -> dict[str, Any
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert server.stdin is not None and server.stdout is not None
+        assert server.stdin is not None
+        assert server.stdout is not None
         base_url = server.stdout.readline().strip()
         children = [
             subprocess.Popen(
@@ -293,7 +295,9 @@ def main() -> None:
         child(args)
         return
     names = args.scenario or list(SCENARIOS)
-    print(f"python {sys.version.split()[0]}; medians of {args.runs} run(s); a fresh process per batch")
+    print(
+        f"python {sys.version.split()[0]}; medians of {args.runs} run(s); a fresh process per batch"
+    )
     print(
         "| scenario | ids @ conc | oracle s | baseten_loops s | / oracle | req/id | lost "
         "| CPU us/id | finish spread |"
@@ -311,7 +315,10 @@ def main() -> None:
                 for t, rate in mine["trace"]:
                     print(f"  {t:6.2f} {'unpaced' if rate is None else f'{rate:.0f}'}")
         ratio = statistics.median(m["wall"] / o["wall"] for m, o in runs)
-        mine = {k: statistics.median(m[k] for m, _ in runs) for k in ("wall", "per_id", "cpu_us", "spread")}
+        mine = {
+            k: statistics.median(m[k] for m, _ in runs)
+            for k in ("wall", "per_id", "cpu_us", "spread")
+        }
         lost = max(m["lost"] for m, _ in runs)
         oracle_wall = statistics.median(o["wall"] for _, o in runs)
         spread = f"{mine['spread']:.2f}" if scenario.get("processes", 1) > 1 else "-"
