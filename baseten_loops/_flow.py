@@ -96,6 +96,8 @@ _INITIAL_WINDOW = 16
 _MAX_WINDOW = 1024
 #: Spacing between slots varies at random by this share of ``1/rate``, either way.
 _DITHER = 0.5
+#: A send this late (seconds) still counts as sent at its slot (see RouteFlow._sent_at).
+_CATCH_UP = 0.003
 #: A slot this close (seconds) is taken at once: sub-millisecond sleeps cost more than they
 #: smooth.
 SLOT_TOLERANCE = 0.001
@@ -250,12 +252,17 @@ class RouteFlow:
         return self.queue.popleft()
 
     def _sent_at(self, now: float) -> None:
-        # Spacing counts from the previous actual send, and a slot is never banked ahead; a
-        # send let through a little early (SLOT_TOLERANCE) counts as sent at its slot, so
-        # that the tolerance never adds up to a faster rate.
+        # Spacing counts from the previous send, and a slot is never banked ahead. A send let
+        # through a little early (SLOT_TOLERANCE) counts as sent at its slot, so that the
+        # tolerance never adds up to a faster rate; and one a little late (a timer fires to
+        # the millisecond at best) also counts as sent at its slot, up to _CATCH_UP late, so
+        # that the lateness never adds up to a slower one. A send later than that follows a
+        # pause: it counts from when it went, with nothing saved up from the pause.
         rate = self.rate
         if rate is not None:
-            now = max(now, self._last_send + self._gap / rate)
+            slot = self._last_send + self._gap / rate
+            if slot - SLOT_TOLERANCE <= now <= slot + _CATCH_UP:
+                now = slot
             # Dithered spacing: strictly periodic clients sharing a limit lock into phase with
             # the server's tokens, and one of them gets every 429 (seen in the simulator).
             self._gap = 1.0 + _DITHER * (2.0 * self._rand() - 1.0)

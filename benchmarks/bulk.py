@@ -1,19 +1,23 @@
 """Bulk lookup benchmark: this library against raw aiohttp (and Baseten's SDK when installed).
 
 Modes, each making a fresh session or client per batch as a script would: "raw aiohttp" (the
-plain code a user would write instead: ``asyncio.gather`` over a semaphore, ``resp.json()``),
-"raw + models" (the same plus this library's JSON -> Sampler step: the floor for a typed
-client), "get_many", "iter_many", "get on a pool" (a hand-written worker pool calling
-``client.samplers.get``), and "baseten SDK" when ``baseten`` is installed. Reported: wall time
-and client CPU per lookup, and both as ratios to raw aiohttp (medians of per-round ratios).
+plain code a user would write instead: ``asyncio.gather`` over a semaphore,
+``raise_for_status()``, ``resp.json()``, results kept), "raw + models" (the same plus this
+library's JSON -> Sampler step: the floor for a typed client), "get_many", "iter_many", "get on a
+pool" (a hand-written worker pool calling ``client.samplers.get``), and "baseten SDK" when
+``baseten`` is installed. Reported: wall time and client CPU per lookup, and both as ratios to
+raw aiohttp (medians of per-round ratios).
 
     python benchmarks/bulk.py                      # N=3000, concurrency 64, 7 rounds
     python benchmarks/bulk.py -n 1000 --rounds 3
     python benchmarks/bulk.py --memory             # peak RSS of iter_many, 5,000 vs 50,000 ids
 
-The fake Loops server runs in a separate process (so it does not share the client's CPU
-accounting); the modes run in one process, interleaved round by round, and the medians are
-compared as ratios. Nothing here runs in the test suite.
+The fake Loops API runs in its own process and answers as the live API does (``Content-Type:
+application/json; charset=utf-8``, an ``X-Request-Id``, fractional-second ``created_at``, a
+field this client does not know). Every mode runs in a fresh process in every round (one
+warm-up batch of 200 ids, then the measured batch), the modes' order rotating from round to
+round, so that no mode inherits another's warm caches or heap. Nothing here runs in the test
+suite.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -88,7 +91,8 @@ def make_modes(base_url: str) -> dict[str, Mode]:
                             return parse_response(await response.read(), "sampler", Sampler)
                         return await response.json()
 
-                return len(await asyncio.gather(*(one(i) for i in ids)))
+                results = await asyncio.gather(*(one(i) for i in ids))  # results kept
+                return len(results)
 
         return run
 
@@ -148,26 +152,49 @@ def _baseten_sdk_mode(base_url: str) -> Mode | None:
     return baseten_sdk
 
 
-async def run_speed(base_url: str, ids: list[str], n: int, concurrency: int, rounds: int) -> None:
-    modes = make_modes(base_url)
-    batch = ids[:n]
-    walls: dict[str, list[float]] = {name: [] for name in modes}
-    cpus: dict[str, list[float]] = {name: [] for name in modes}
-    for mode in modes.values():  # warm-up: code paths hot, the server's caches filled
-        await mode(batch[:200], concurrency)
-    names = list(modes)
+async def measure_one(mode_name: str, base_url: str, batch: list[str], concurrency: int) -> None:
+    """In a fresh process: one warm-up batch, then the measured one; print its wall and CPU."""
+    mode = make_modes(base_url)[mode_name]
+    await mode(batch[:200], concurrency)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    done = await mode(batch, concurrency)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    assert done == len(batch)
+    print(wall, cpu, flush=True)
+
+
+def run_speed(base_url: str, ids_file: str, n: int, concurrency: int, rounds: int) -> None:
+    names = list(make_modes(base_url))
+    walls: dict[str, list[float]] = {name: [] for name in names}
+    cpus: dict[str, list[float]] = {name: [] for name in names}
     for round_number in range(rounds):
         shift = round_number % len(names)
-        for name in names[shift:] + names[:shift]:  # interleave, rotating who goes first
-            wall0, cpu0 = time.perf_counter(), time.process_time()
-            done = await modes[name](batch, concurrency)
-            walls[name].append(time.perf_counter() - wall0)
-            cpus[name].append(time.process_time() - cpu0)
-            assert done == n
-    print(f"N={n} concurrency={concurrency} rounds={rounds}; a fresh session/client per batch")
+        for name in names[shift:] + names[:shift]:  # rotate who goes first
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    name,
+                    base_url,
+                    ids_file,
+                    str(n),
+                    "-c",
+                    str(concurrency),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            wall, cpu = map(float, out.stdout.split())
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    print(
+        f"N={n} concurrency={concurrency} rounds={rounds}; each mode in a fresh process per round"
+    )
     print(f"  {'mode':14s} {'req/s':>8} {'wall ms':>8} {'CPU us/lookup':>14}   vs raw: wall  CPU")
     base = "raw aiohttp"
-    for name in modes:
+    for name in names:
         wall = statistics.median(walls[name])
         cpu_us = statistics.median(cpus[name]) / n * 1e6
         # Each round runs every mode back to back, so a ratio within a round cancels most of
@@ -223,15 +250,22 @@ def main(argv: Iterator[str] | None = None) -> None:
     parser.add_argument("-c", "--concurrency", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--memory", action="store_true", help="also measure iter_many memory")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.child:  # one mode, one measured batch, in this fresh process
+        name, base_url, ids_file, n = args.child
+        with open(ids_file) as f:
+            batch = f.read().split("\n")[: int(n)]
+        asyncio.run(measure_one(name, base_url, batch, args.concurrency))
+        return
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, aiohttp {aiohttp.__version__}"
     )
     ids_file = f"/tmp/baseten_loops_bench_ids_{os.getpid()}.txt"
-    proc, base_url, ids = start_server(max(args.n, 3000), ids_file)
+    proc, base_url, _ = start_server(max(args.n, 3000), ids_file)
     try:
-        asyncio.run(run_speed(base_url, ids, args.n, args.concurrency, args.rounds))
+        run_speed(base_url, ids_file, args.n, args.concurrency, args.rounds)
         if args.memory:
             run_memory(base_url, ids_file)
     finally:
@@ -239,7 +273,6 @@ def main(argv: Iterator[str] | None = None) -> None:
         proc.stdin.close()
         proc.wait(timeout=10)
         os.unlink(ids_file)
-    print(f"client peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -694,6 +694,77 @@ def logs_throttled_beside_samplers(tailers: int = 4) -> tuple[float, float]:
     return times[0], times[1]
 
 
+# -- rate over time ------------------------------------------------------------------------------
+
+
+def trace(
+    scenario: Scenario, *, seed: int = 1, every: float = 0.05, until: float | None = None
+) -> list[tuple[float, float | None, float]]:
+    """``(time, pacing rate or None, the server's limit)`` every ``every`` seconds of a run."""
+    clock = Clock()
+    limit = Limit(scenario.rate, scenario.burst)
+    server = Server({"*": limit}, retry_after=scenario.retry_after)
+    route = make_controller("baseten_loops", clock, limit, FlowControl(), seed * 1000)
+    client = Client(
+        clock, server, route, ids=scenario.ids, concurrency=scenario.concurrency, seed=seed * 1000
+    )
+    _schedule_limit_changes(scenario, clock, [client], limit, "baseten_loops")
+    samples: list[tuple[float, float | None, float]] = []
+
+    def sample() -> None:
+        samples.append((clock.now, route.rate, limit.rate))
+        if math.isnan(client.outcome.finished) and (until is None or clock.now < until):
+            clock.at(clock.now + every, sample)
+
+    clock.at(0.0, sample)
+    clock.run(until=600.0)
+    return samples
+
+
+def stray_trace(every: float = 0.01) -> list[tuple[float, float | None, float]]:
+    """The rate over a 1,000-id batch whose first 16 requests include 4 stray 429s."""
+    clock = Clock()
+    server = Server({}, stray=frozenset({3, 5, 9, 12}))
+    route = RouteFlow(FlowControl(), "samplers.get", rand=random.Random(0).random)
+    client = Client(clock, server, route, ids=1000, concurrency=64)
+    samples: list[tuple[float, float | None, float]] = []
+
+    def sample() -> None:
+        samples.append((clock.now, route.rate, math.inf))
+        if math.isnan(client.outcome.finished):
+            clock.at(clock.now + every, sample)
+
+    clock.at(0.0, sample)
+    clock.run(until=600.0)
+    return samples
+
+
+def plot(samples: Sequence[tuple[float, float | None, float]], *, height: int = 12) -> str:
+    """A text chart: ``*`` the pacing rate, ``-`` the server's limit, ``^`` not paced."""
+    top = max(
+        [r for _, r, _ in samples if r is not None]
+        + [lim for _, _, lim in samples if lim < math.inf]
+        + [1.0]
+    )
+    top *= 1.1
+    rows = [[" "] * len(samples) for _ in range(height)]
+    for column, (_, rate, limit) in enumerate(samples):
+        if limit < math.inf:
+            rows[min(height - 1, int(limit / top * height))][column] = "-"
+        if rate is None:
+            rows[height - 1][column] = "^"
+        else:
+            rows[min(height - 1, int(rate / top * height))][column] = "*"
+    lines = []
+    for number, row in enumerate(reversed(rows)):
+        level = top * (height - number) / height
+        lines.append(f"{level:7.0f} |" + "".join(row))
+    end = samples[-1][0]
+    lines.append(" " * 8 + "+" + "-" * len(samples))
+    lines.append(" " * 9 + f"0 s{'':>{max(0, len(samples) - 10)}}{end:.1f} s")
+    return "\n".join(lines)
+
+
 def table(results: Sequence[tuple[Result, Result, Result]]) -> str:
     """A Markdown table: each scenario with our client, the oracle and botocore's mode."""
     lines = [
@@ -713,6 +784,16 @@ def table(results: Sequence[tuple[Result, Result, Result]]) -> str:
 
 
 def main(argv: Sequence[str] = ()) -> None:
+    if list(argv) == ["--plots"]:
+        print("cold start, 1,000/s burst 100 (first 2 s):")
+        print(plot(trace(SCENARIOS["1000/s burst 100"], every=0.025, until=2.0)))
+        print("\n4 stray 429s among the first 16 requests of 1,000 (unlimited server):")
+        print(plot(stray_trace()))
+        print("\nthe limit drops from 800/s to 200/s half-way:")
+        print(plot(trace(SCENARIOS["800 -> 200/s"], every=0.2)))
+        print("\nthe limit rises from 200/s to 800/s half-way:")
+        print(plot(trace(SCENARIOS["200 -> 800/s"], every=0.2)))
+        return
     names = list(argv) or list(SCENARIOS)
     results = [
         (run(SCENARIOS[n]), run(SCENARIOS[n], "oracle"), run(SCENARIOS[n], "botocore"))
