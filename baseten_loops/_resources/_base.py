@@ -26,7 +26,7 @@ from typing import (
 )
 
 from .. import _bulk
-from .._bulk import Fetch, Progress
+from .._bulk import Fetch
 from .._convert import parse_response
 from .._exceptions import LoopsError, ResponseValidationError
 from .._paging import PageGuard
@@ -265,7 +265,7 @@ class Resource:
         return_exceptions: bool,
         timeout: float | None,
         extra_headers: ExtraHeaders,
-        on_progress: Progress | None,
+        on_progress: _bulk.Progress | None,
         raw: bool = False,
     ) -> list[Any]:
         """``get_many`` of a group: every id of ``ids`` on ``route``, by the bulk engine."""
@@ -399,8 +399,12 @@ class RawResource(Resource):
         for name, method in vars(plain).items():
             if name.startswith("_") or hasattr(cls, name):
                 continue
-            if inspect.iscoroutinefunction(method):
-                setattr(cls, name, _raw_method(plain, method))
+            if not inspect.iscoroutinefunction(method):
+                raise TypeError(
+                    f"{plain.__name__}.{name} is not a coroutine function: define what its raw "
+                    f"answer is on {cls.__name__}"
+                )
+            setattr(cls, name, _raw_method(plain, method))
 
 
 def _raw_method(
@@ -436,9 +440,8 @@ class RawLookups(RawResource, Generic[T]):
 
     _lookup_route: ClassVar[Route[Any]]
 
-    def __init_subclass__(cls, *, lookup: Route[Any] | None = None, **kwargs: Any) -> None:
-        if lookup is not None:
-            cls._lookup_route = lookup
+    def __init_subclass__(cls, *, lookup: Route[Any], **kwargs: Any) -> None:
+        cls._lookup_route = lookup
         super().__init_subclass__(**kwargs)
 
     @overload
@@ -450,7 +453,7 @@ class RawLookups(RawResource, Generic[T]):
         return_exceptions: Literal[False] = ...,
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
-        on_progress: Progress | None = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[RawResponse[T]]: ...
 
     @overload
@@ -462,7 +465,7 @@ class RawLookups(RawResource, Generic[T]):
         return_exceptions: Literal[True],
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
-        on_progress: Progress | None = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[RawResponse[T] | LoopsError]: ...
 
     async def get_many(
@@ -473,7 +476,7 @@ class RawLookups(RawResource, Generic[T]):
         return_exceptions: bool = False,
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
-        on_progress: Progress | None = None,
+        on_progress: _bulk.Progress | None = None,
     ) -> list[RawResponse[T]] | list[RawResponse[T] | LoopsError]:
         """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
 
