@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -23,21 +22,7 @@ from baseten_loops import (
 )
 from baseten_loops.testing import FakeLoopsServer, Reply
 
-from .conftest import FAST_RETRY
-
 GROUPS = {"runs": Run, "sessions": Session, "deployments": Deployment}
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeLoopsServer]:
-    async with FakeLoopsServer() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client(server: FakeLoopsServer) -> AsyncIterator[LoopsClient]:
-    async with LoopsClient(server.api_key, base_url=server.base_url, retry=FAST_RETRY) as c:
-        yield c
 
 
 def add(server: FakeLoopsServer, group: str, count: int) -> list[str]:
