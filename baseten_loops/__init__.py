@@ -36,7 +36,10 @@ Resources (attributes of the client):
     ``trainers.create``); UNSET (a keyword left out of ``user_config.update``).
 
 Synchronous use (scripts, notebooks):
-    SyncLoopsClient, SyncSamplersResource, SyncResource, SyncIterator.
+    SyncLoopsClient; its resource groups SyncSamplersResource, SyncRunsResource,
+    SyncTrainersResource, SyncSessionsResource, SyncCheckpointsResource,
+    SyncDeploymentsResource, SyncCapabilitiesResource, SyncUserConfigResource (generated from
+    the async ones, with their base SyncResource); SyncIterator.
 
 Configuration:
     RetryPolicy, RetryBudget, FlowControl.
@@ -167,7 +170,18 @@ from ._response import RawResponse
 from ._retry import RetryBudget, RetryPolicy
 from ._routes import UNSET
 from ._session import ClientStats
-from ._sync import SyncIterator, SyncLoopsClient, SyncResource, SyncSamplersResource
+from ._sync import SyncIterator, SyncResource
+from ._sync_generated import (
+    SyncCapabilitiesResource,
+    SyncCheckpointsResource,
+    SyncDeploymentsResource,
+    SyncLoopsClient,
+    SyncRunsResource,
+    SyncSamplersResource,
+    SyncSessionsResource,
+    SyncTrainersResource,
+    SyncUserConfigResource,
+)
 from ._version import __version__
 
 # BASETEN_LOOPS_LOG=debug|info: the library's logging on stderr (read once, here, at import).
@@ -253,10 +267,17 @@ __all__ = [
     "SortOrder",
     "StorageMetrics",
     "SupportedModel",
+    "SyncCapabilitiesResource",
+    "SyncCheckpointsResource",
+    "SyncDeploymentsResource",
     "SyncIterator",
     "SyncLoopsClient",
     "SyncResource",
+    "SyncRunsResource",
     "SyncSamplersResource",
+    "SyncSessionsResource",
+    "SyncTrainersResource",
+    "SyncUserConfigResource",
     "TrainerCheckpointTarget",
     "TrainerFields",
     "TrainersResource",

@@ -290,5 +290,6 @@ class ClientClosedError(LoopsError):
     """The :class:`LoopsClient` was closed, before the call or while it was running.
 
     Raised instead of aiohttp's ``RuntimeError: Session is closed``; also raised when the
-    ``aiohttp.ClientSession`` passed as ``session=`` has been closed. Create a new client.
+    ``aiohttp.ClientSession`` passed as ``session=`` has been closed, and by every method and
+    unfinished iterator of a closed :class:`SyncLoopsClient`. Create a new client.
     """

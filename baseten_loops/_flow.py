@@ -20,14 +20,16 @@ against. In short:
   only the time the client was sending, never extrapolating from a young window (as TCP BBR
   paces at the measured delivery rate). When the limit is first hit the client pauses two round
   trips and restarts at half the rate it was sending, which clients sharing a limit have alike.
-- **Near the limit**, the rate steers the share of throttled answers (averaged over recent
-  answers) towards ``_TARGET / sqrt(rate)``: 1% at 1,000 requests per second, 3% at 100. A few
-  throttled answers are the price of knowing where the limit is. Clients sharing a limit all
-  see the same share throttled but aim at different ones, so the faster slow down and the
-  slower speed up until all send alike: fair shares, without talking to each other.
-- **Probing.** Rounds without a throttled answer while the pacing holds the client back grow
-  the rate, by ``_PROBE_GAIN`` per round after ``_CLEAN_ROUNDS`` of them: a raised limit is
-  found within a second.
+- **Near the limit**, the rate is steered so that about ``_TARGET_THROTTLED`` answers a
+  second are throttled (at most a tenth of them): 0.5% at 1,000 requests per second, 5% at
+  100. A few throttled answers are the price of knowing where the limit is. Clients sharing a
+  limit all see the same share of their answers throttled, which is more throttled answers a
+  second for the faster ones, so these slow down and the slower speed up until all send
+  alike: fair shares, without talking to each other.
+- **Probing.** After ``_CLEAN_ROUNDS`` rounds without a throttled answer while the pacing holds
+  the client back, the rate grows each round: by ``_PROBE_GAIN`` while under the last measured
+  limit, then gently past it and faster each clean round (flat near the last maximum, convex
+  beyond, as CUBIC): a raised limit is found within a second.
 - **Letting go.** When the client does not use the rate it is allowed, and that rate has grown
   well past the last measured limit without throttling, pacing stops: stray 429s leave
   nothing behind. An idle client learns nothing from its own idleness (no answers, no rounds).
@@ -65,8 +67,11 @@ _OVERLOAD_ANSWERS = 16
 #: ``_OVERLOAD_THROTTLED`` of them: fewer are chance at low rates) is far over the limit.
 _OVERLOAD_SHARE = 0.2
 _OVERLOAD_THROTTLED = 4
-#: The throttled share aimed at near the limit is this over the square root of the rate.
-_TARGET = 0.3
+#: Near the limit, each client aims at this many throttled answers per second (but at most
+#: ``_MAX_TARGET_SHARE`` of its answers): clients sharing a limit, who all see the same share
+#: of their answers throttled, then all send at the same rate.
+_TARGET_THROTTLED = 5.0
+_MAX_TARGET_SHARE = 0.1
 #: Answers over which the throttled share is averaged.
 _SHARE_ANSWERS = 64
 #: How far one round steers the rate towards the target share, at most.
@@ -75,6 +80,8 @@ _GAIN = 0.05
 #: ``_PROBE_GAIN`` each round (BBR probes at 1.25x).
 _CLEAN_ROUNDS = 3
 _PROBE_GAIN = 1.25
+#: Under this share of the last measured limit, probing grows by _PROBE_GAIN at once.
+_NEAR_LIMIT = 0.9
 #: When the limit is first hit, pace at this share of the rate the client was sending at.
 _DRAIN = 0.5
 #: The share of its rate a client must use for the pacing to count as holding it back.
@@ -341,22 +348,31 @@ class RouteFlow:
                 new = max(accepted, 1) / busy
                 self._measured = new
             else:
-                # Near the limit: steer the throttled share (averaged over about _SHARE_ANSWERS
-                # answers) to a target that falls with the square root of the rate. A few
-                # throttled answers are the price of knowing where the limit is; and since
-                # clients sharing a limit see the same share throttled but aim at different
-                # targets, the faster ones slow down and the slower ones speed up until all
-                # send alike: they converge to fair shares without talking to each other.
+                # Near the limit: steer the share of answers throttled (averaged over about
+                # _SHARE_ANSWERS answers) so that about _TARGET_THROTTLED answers a second are.
+                # A few throttled answers are the price of knowing where the limit is. And
+                # clients sharing a limit see the same share of their answers throttled, so
+                # the faster ones, whose share means more throttled answers a second, slow
+                # down and the slower ones speed up, until all send alike: fair shares,
+                # without talking to each other.
                 weight = min(1.0, answers / _SHARE_ANSWERS)
                 self._share += (share - self._share) * weight
-                target = _TARGET / math.sqrt(old)
+                target = min(_TARGET_THROTTLED / old, _MAX_TARGET_SHARE)
                 if throttled or sent < _BINDING_SHARE * old * elapsed:
                     self._clean = 0
                 else:
                     self._clean += 1
                 gain = 1.0 + _GAIN * (target - self._share) / max(target, self._share)
-                if self._clean > _CLEAN_ROUNDS:  # nothing throttled for a while: look faster
-                    gain = max(gain, _PROBE_GAIN)
+                beyond = self._clean - _CLEAN_ROUNDS
+                if beyond > 0:
+                    # Nothing throttled for a while: look for more, fast while under the last
+                    # measured limit, then gently past it, faster each round that stays clean
+                    # (as CUBIC is flat near its last maximum and convex beyond).
+                    if old < _NEAR_LIMIT * self._measured:
+                        probe = _PROBE_GAIN
+                    else:
+                        probe = min(1.0 + _GAIN * 2.0 ** (beyond - 1), _PROBE_GAIN)
+                    gain = max(gain, probe)
                 if sent < _BINDING_SHARE * old * elapsed and gain > 1.0:
                     # The client sends less than it may: the rate is not what holds it back.
                     # Once it has also grown well past the last measured limit without being

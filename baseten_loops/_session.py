@@ -37,6 +37,7 @@ from ._exceptions import (
     ResponseTooLargeError,
 )
 from ._flow import FlowControl, RouteFlow
+from ._fork import abandon_loop, call_in_forked_child
 from ._response import ResponseRecord
 from ._retry import Deferred, RetryBudget, RetryPolicy, RetryState, TokenBucket, retry_delay
 from ._sansio import (
@@ -133,6 +134,34 @@ class _Pool:
         self.requests = 0
         self.retries = 0
         self.retries_denied = 0
+        #: After os.fork(), in the child: the parent's sessions, kept but never used or closed.
+        self.parents_sessions: list[aiohttp.ClientSession] = []
+        call_in_forked_child(self.after_fork_in_child)
+
+    def after_fork_in_child(self) -> None:
+        """In the child of ``os.fork()``: let go of the parent's sessions, never closing them.
+
+        Their connections are the parent's (see ``_fork.py``). So each is marked closed without
+        doing anything (its connector's own flag, which makes aiohttp close nothing when it is
+        collected, where it would otherwise close the connections), its loop is silenced, and
+        it is kept: the child opens sessions of its own on first use. Its copies of the sockets
+        close when it exits. The pacing of each route starts afresh too, as for another client:
+        the parent's requests waiting for a slot, or in flight, are not the child's.
+        """
+        self.sessions_lock = threading.Lock()  # a thread that no longer exists may hold it
+        self.retry_waiters = set()
+        self.slot_waiters = set()
+        self.flows = {}
+        if not self.owns_session:
+            return  # a borrowed session is its owner's business
+        for session, closer in self.sessions.values():
+            connector = session.connector
+            if connector is not None:
+                connector._closed = True
+            abandon_loop(closer.get_loop())
+            self.parents_sessions.append(session)
+        self.sessions = {}
+        self.session = None
 
     def stats(self) -> ClientStats:
         """A snapshot of the counters."""

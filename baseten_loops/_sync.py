@@ -1,40 +1,45 @@
-"""A blocking facade: :class:`SyncLoopsClient`, derived from :class:`LoopsClient` at run time.
+"""The machinery under :class:`SyncLoopsClient`: a private event loop in a thread, and views.
+
+The blocking classes themselves (``SyncLoopsClient``, ``SyncSamplersResource``, ...) are
+generated from the async ones into ``_sync_generated.py`` by ``python -m
+baseten_loops._generate_sync``: real, typed source that checkers and ``help()`` read. Each
+generated method has its async twin's signature and docstring, and one line of body that hands
+the async method and its arguments to this module, which runs it on the facade's loop.
 
 How it works: each facade owns one private event loop running in a daemon thread, started on
-first use. A blocking call builds the async call on that loop, waits for it, and hands back its
+first use. A blocking call creates the async call on that loop, waits for it, and hands back its
 result or raises its exception (the very same object, so the same class). The async client and
-its one connection pool live on that loop for the facade's whole life, so keep-alive works
-across calls, and a caller whose own thread runs an event loop (a Jupyter cell, an ``async def``
-test) is not in the way: its loop only waits, as for any blocking call.
+its connection pool live on that loop for the facade's whole life, so keep-alive works across
+calls, and a caller whose own thread runs an event loop (a Jupyter cell, an ``async def`` test)
+is not in the way: its loop only waits, as for any blocking call.
 
-No blocking method is written by hand. ``sync_client.<name>`` looks ``<name>`` up on the async
-client when asked: a resource object (one with public async methods, e.g. ``samplers``) comes
-back as a :class:`SyncResource` view, whose methods are blocking versions of the async ones;
-anything async-iterable a call returns (``iter_many``'s async generator) comes back as a lazy
-:class:`SyncIterator`. A method or resource added to :class:`LoopsClient` is therefore in the
-facade the moment it exists.
+Lifetimes: a view (``client.samplers``), a bound method taken from it, an iterator it returned
+and a ``with_options`` copy each hold the facade they came from, as the async client's views
+do, so ``SyncLoopsClient(...).samplers.get(id)`` works; the facade is closed once nothing holds
+it. After ``os.fork()`` the child gets a loop thread and connections of its own (see
+:meth:`_LoopThread._after_fork_in_child`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
 from ._client import LoopsClient
-from ._exceptions import ConfigurationError, LoopsError
-from ._resources import SamplersResource
+from ._exceptions import ClientClosedError, LoopsError
+from ._fork import abandon_loop, call_in_forked_child
 
-__all__ = ["SyncIterator", "SyncLoopsClient", "SyncResource", "SyncSamplersResource"]
+__all__ = ["SyncIterator", "SyncResource"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-_S = TypeVar("_S")
+_C = TypeVar("_C", bound="SyncClientBase")
 _P = ParamSpec("_P")
 
 _CLOSED_MESSAGE = "this SyncLoopsClient is closed; create a new one"
@@ -48,52 +53,42 @@ class _LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.closed = False
-
-    @property
-    def started(self) -> bool:
-        return self._loop is not None
+        #: How many times this process was forked from the one that made the loop: a
+        #: :class:`SyncIterator` opened before a fork belongs to the parent's loop.
+        self.generation = 0
+        #: The parent's loop, after a fork: kept, never run or closed (see below).
+        self._parents_loop: asyncio.AbstractEventLoop | None = None
+        #: The async iterators :class:`SyncIterator` opened on this loop, to close at the end.
+        self.open_iterators: weakref.WeakSet[AsyncIterator[Any]] = weakref.WeakSet()
+        call_in_forked_child(self._after_fork_in_child)
 
     def is_own_thread(self) -> bool:
         """Whether the caller runs on this loop's thread (a callback such as ``on_status``)."""
         return self._thread is not None and threading.current_thread() is self._thread
 
-    def _running_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self.closed:
-                raise LoopsError(_CLOSED_MESSAGE)
-            if self._loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="baseten_loops-sync", daemon=True
-                )
-                thread.start()
-                self._loop, self._thread = loop, thread
-            return self._loop
+    def call(
+        self, function: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """Call ``function`` on the loop, await what it returns, and return (or raise) that.
 
-    def run(self, awaitable: Awaitable[_T]) -> _T:
-        """Run ``awaitable`` on the loop and wait for its result (or its exception).
-
-        If the wait is interrupted (Ctrl-C's ``KeyboardInterrupt``, an exception raised by a
-        signal handler), the task is cancelled and its cleanup awaited before the interruption
-        propagates, so nothing of the call keeps running behind the caller's back.
+        The function is called on the loop's thread, so that code which looks for the running
+        loop when called (not only when awaited) finds this one. If the wait is interrupted
+        (Ctrl-C's ``KeyboardInterrupt``, an exception raised by a signal handler), the task is
+        cancelled and its cleanup awaited before the interruption propagates, so nothing of the
+        call keeps running behind the caller's back. A call cancelled because the facade was
+        closed meanwhile (from another thread) raises :class:`ClientClosedError`.
         """
         if self.is_own_thread():
-            _discard(awaitable)
             raise LoopsError(
                 "a SyncLoopsClient was called from a callback running on its own event loop "
                 "(e.g. on_status); it would wait for itself forever. Do not call the sync "
                 "client from its callbacks."
             )
-        try:
-            loop = self._running_loop()
-        except LoopsError:
-            _discard(awaitable)
-            raise
         finished = threading.Event()
         tasks: list[asyncio.Task[_T]] = []
 
         def start() -> None:
-            task = loop.create_task(_awaited(awaitable))
+            task = asyncio.get_running_loop().create_task(_called(function, args, kwargs))
             task.add_done_callback(lambda _: finished.set())
             tasks.append(task)
 
@@ -102,28 +97,91 @@ class _LoopThread:
             if tasks:
                 tasks[0].cancel()
             else:
-                _discard(awaitable)
                 finished.set()
 
+        loop: asyncio.AbstractEventLoop | None = None
         try:
-            loop.call_soon_threadsafe(start)
+            with self._lock:
+                # Scheduled under the lock that `shut_down` takes to mark the loop closed, so a
+                # call is either refused here or started before the loop cancels what runs.
+                loop = self._running_loop()
+                loop.call_soon_threadsafe(start)
             _wait(finished)
         except BaseException:
-            loop.call_soon_threadsafe(cancel)
-            _wait(finished)
+            # Interrupted (or refused): cancel the call, if it was started, and wait for its
+            # cleanup. A closed loop has already cancelled and finished it.
+            if loop is not None:
+                try:
+                    loop.call_soon_threadsafe(cancel)
+                except RuntimeError:
+                    pass
+                else:
+                    _wait(finished)
             raise
-        return tasks[0].result()
+        task = tasks[0]
+        if task.cancelled() and self.closed:
+            raise ClientClosedError("this SyncLoopsClient was closed while the call was running")
+        return task.result()
 
-    def stop(self) -> None:
-        """Cancel what still runs, close async generators, stop the loop and join its thread."""
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        # The caller holds self._lock.
+        if self.closed:
+            raise ClientClosedError(_CLOSED_MESSAGE)
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=_run_until_stopped, args=(loop,), name="baseten_loops-sync", daemon=True
+            )
+            thread.start()
+            self._loop, self._thread = loop, thread
+        return self._loop
+
+    def shut_down(self, close_client: Callable[[], Awaitable[None]]) -> None:
+        """Close the client with ``close_client`` on the loop, then stop the loop and its thread.
+
+        Refuses every later call. From the loop's own thread (the last reference to a facade
+        dropped by one of its callbacks) it cannot wait for the loop: it winds the loop down
+        from inside instead, and the thread ends by itself.
+        """
+        if self.is_own_thread():
+            with self._lock:
+                if self.closed:
+                    return
+                self.closed = True
+            wind_down = _wind_down(close_client, self.open_iterators)
+            asyncio.get_running_loop().create_task(wind_down)
+            return
         with self._lock:
+            if self.closed:
+                return
             self.closed = True
             loop, thread = self._loop, self._thread
-        if loop is None or thread is None or not thread.is_alive():
-            return
-        asyncio.run_coroutine_threadsafe(_wind_down(), loop).result()
-        loop.call_soon_threadsafe(loop.stop)
+        if loop is None or thread is None:
+            return  # never started (in this process)
+        asyncio.run_coroutine_threadsafe(_wind_down(close_client, self.open_iterators), loop)
         thread.join()
+
+    def _after_fork_in_child(self) -> None:
+        """In the child of ``os.fork()``: forget the parent's loop, start afresh on first use.
+
+        The loop's thread does not exist in the child, so the parent's loop never runs here
+        and a call waiting on it would wait forever; closing its copy would act on the
+        parent's (see ``_fork.py``). It is kept as it is, silenced, and a new loop (with new
+        connections) starts on the next call. The lock is new too: another thread of the
+        parent may have held it.
+        """
+        self._lock = threading.Lock()
+        if self._loop is not None:
+            abandon_loop(self._loop)
+            self._parents_loop = self._loop
+        self._loop = self._thread = None
+        self.generation += 1
+
+
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
         loop.close()
 
 
@@ -138,320 +196,99 @@ def _wait(event: threading.Event) -> None:
         pass
 
 
-async def _awaited(awaitable: Awaitable[_T]) -> _T:
-    # `create_task` takes coroutines only; `anext()` and friends return other awaitables.
-    return await awaitable
+async def _called(
+    function: Callable[..., Awaitable[_T]], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> _T:
+    return await function(*args, **kwargs)
 
 
-def _discard(awaitable: Awaitable[Any]) -> None:
-    """Close a coroutine that will never run, so Python does not warn it was never awaited."""
-    close = getattr(awaitable, "close", None)
-    if close is not None:
-        close()
-
-
-async def _wind_down() -> None:
-    current = asyncio.current_task()
-    pending = [task for task in asyncio.all_tasks() if task is not current]
-    for task in pending:
-        task.cancel()
-    await asyncio.gather(*pending, return_exceptions=True)
+async def _wind_down(
+    close_client: Callable[[], Awaitable[None]], open_iterators: Iterable[AsyncIterator[Any]]
+) -> None:
+    """Close the client, cancel what still runs, close async generators; then stop the loop."""
     loop = asyncio.get_running_loop()
-    await loop.shutdown_asyncgens()
-    await loop.shutdown_default_executor()
-
-
-_EXHAUSTED: Any = object()
-
-
-async def _next_or_exhausted(iterator: AsyncIterator[_T]) -> _T:
-    # StopAsyncIteration is not carried across as an exception: a sentinel says "no more".
     try:
-        return await anext(iterator)
-    except StopAsyncIteration:
-        return _EXHAUSTED  # type: ignore[no-any-return]
+        await close_client()
+    finally:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        # The iterators handed out first, one at a time: each closes the generators it drives
+        # (iter_many, the bulk engine's). `shutdown_asyncgens` alone would close all of them
+        # at once, and an inner one being closed by both fails ("already running").
+        for iterator in list(open_iterators):
+            with contextlib.suppress(Exception):
+                await _aclose(iterator)
+        await loop.shutdown_asyncgens()
+        await loop.shutdown_default_executor()
+        loop.stop()
 
 
-class SyncIterator(Iterator[_T]):
-    """A blocking, lazy iterator over an async iterator that runs on the facade's loop.
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
-    Each ``next()`` advances the async iterator by one step; nothing is fetched ahead. Closing
-    it (``close()``, ``with``, running to the end, or dropping the last reference) closes the
-    async generator on its loop, which for ``iter_many`` cancels the lookups still in flight.
+
+class SyncClientBase:
+    """What every blocking client shares: its loop thread, closing, and derived copies.
+
+    The generated :class:`SyncLoopsClient` adds the constructor, the resource groups and the
+    options; this class holds the async client they wrap and runs its calls.
     """
 
-    def __init__(self, iterator: AsyncIterator[_T], portal: _LoopThread) -> None:
-        self._iterator: AsyncIterator[_T] | None = iterator
-        self._portal = portal
+    _client: LoopsClient
+    _loop_thread: _LoopThread
+    #: The facade this one was derived from (``with_options``), kept alive by it.
+    _parent: SyncClientBase | None
+    _closed: bool
+    _finalizer: Callable[[], object] | None
 
-    def __iter__(self) -> SyncIterator[_T]:
-        return self
-
-    def __next__(self) -> _T:
-        if self._iterator is None:
-            raise StopIteration
-        item = self._portal.run(_next_or_exhausted(self._iterator))
-        if item is _EXHAUSTED:
-            self._iterator = None
-            raise StopIteration
-        return item
-
-    def close(self) -> None:
-        """Stop early: close the async generator (its ``finally`` blocks run) and wait for it."""
-        iterator, self._iterator = self._iterator, None
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is None or self._portal.closed or self._portal.is_own_thread():
-            # A closed facade already closed every async generator of its loop; on the loop's
-            # own thread, the loop finalizes the generator itself once it is unreachable.
-            return
-        self._portal.run(aclose())
-
-    def __enter__(self) -> SyncIterator[_T]:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-def _is_resource(value: object) -> bool:
-    """A resource object: an instance (not a class or function) with public async methods."""
-    if isinstance(value, type) or callable(value):
-        return False
-    cls = type(value)
-    found = _RESOURCE_CLASSES.get(cls)
-    if found is None:
-        found = _RESOURCE_CLASSES[cls] = any(
-            not name.startswith("_")
-            and (inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member))
-            for name, member in inspect.getmembers(cls)
-        )
-    return found
-
-
-#: Whether a class has public async methods, remembered: `client.samplers` is looked up often.
-_RESOURCE_CLASSES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
-
-
-async def _invoke(
-    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
-    # Called on the loop's thread, so that code which looks for the running loop when called
-    # (not only when awaited) finds the facade's loop.
-    result = function(*args, **kwargs)
-    if isinstance(result, AsyncIterable):
-        return aiter(result)  # iterated step by step by a SyncIterator: lazy
-    if inspect.isawaitable(result):
-        result = await result
-        if isinstance(result, AsyncIterable):
-            return aiter(result)
-    return result
-
-
-def _blocking(function: Callable[..., Any], portal: _LoopThread) -> Callable[..., Any]:
-    """The blocking twin of an async callable; keeps its name, docstring and signature."""
-
-    @functools.wraps(function)
-    def blocking(*args: Any, **kwargs: Any) -> Any:
-        result = portal.run(_invoke(function, args, kwargs))
-        if isinstance(result, AsyncIterator):
-            return SyncIterator(result, portal)
-        if isinstance(result, LoopsClient):  # a derived client, e.g. from `with_options`
-            return SyncLoopsClient._sharing(result, portal)
-        return result
-
-    return blocking
-
-
-def _sync_view(value: Any, portal: _LoopThread) -> Any:
-    """What the facade shows for an attribute of the async client or of a resource."""
-    if _is_resource(value):
-        view_class = _TYPED_VIEWS.get(type(value), SyncResource)
-        return view_class(value, portal)
-    if callable(value):
-        return _blocking(value, portal)
-    return value
-
-
-class SyncResource(Generic[_R]):
-    """A blocking view of one async resource (``client.samplers``, ...), made at run time.
-
-    Every public attribute of the async resource is here: async methods become blocking
-    methods with the same arguments, results and exceptions; async iterators they return
-    become :class:`SyncIterator`; other attributes are passed through.
-    """
-
-    def __init__(self, resource: _R, portal: _LoopThread) -> None:
-        self._resource = resource
-        self._portal = portal
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return _sync_view(getattr(self._resource, name), self._portal)
-
-    def __dir__(self) -> Iterable[str]:
-        return sorted({*super().__dir__(), *_public_names(self._resource)})
-
-    def __repr__(self) -> str:
-        return f"<sync view of {type(self._resource).__name__}>"
-
-
-def _public_names(value: object) -> list[str]:
-    return [name for name in dir(value) if not name.startswith("_")]
-
-
-if TYPE_CHECKING:
-    # Type-level only: turn an async method's type into its blocking twin's, keeping every
-    # parameter (ParamSpec) and every overload. Never called at run time.
-
-    def _blocking_type(
-        method: Callable[Concatenate[Any, _P], Awaitable[_T]],
-    ) -> Callable[Concatenate[Any, _P], _T]:
-        raise NotImplementedError
-
-    def _iterator_type(
-        method: Callable[Concatenate[Any, _P], AsyncIterator[_T]],
-    ) -> Callable[Concatenate[Any, _P], SyncIterator[_T]]:
-        raise NotImplementedError
-
-
-class SyncSamplersResource(SyncResource[SamplersResource]):
-    """``sync_client.samplers``: the blocking view of :class:`SamplersResource`.
-
-    At run time this is the generic :class:`SyncResource`. For type checkers, each method's
-    type is computed from the async method's own (same parameters and overloads, result not
-    awaited, async iterator made a :class:`SyncIterator`), so it cannot drift from it; a test
-    checks every async method is listed. Each method is documented on
-    :class:`SamplersResource`.
-    """
-
-    if TYPE_CHECKING:
-        get = _blocking_type(SamplersResource.get)
-        get_many = _blocking_type(SamplersResource.get_many)
-        iter_many = _iterator_type(SamplersResource.iter_many)
-        wait_until_active = _blocking_type(SamplersResource.wait_until_active)
-        list = _blocking_type(SamplersResource.list)
-        create = _blocking_type(SamplersResource.create)
-        deactivate = _blocking_type(SamplersResource.deactivate)
-
-
-#: Typed views for resources that have one; every other resource gets the plain SyncResource.
-_TYPED_VIEWS: dict[type, type[SyncResource[Any]]] = {SamplersResource: SyncSamplersResource}
-
-
-def _same_arguments_as(
-    _source: Callable[_P, object],
-) -> Callable[[Callable[Concatenate[_S, ...], None]], Callable[Concatenate[_S, _P], None]]:
-    """Give a forwarding ``__init__(*args, **kwargs)`` the exact signature of ``_source``."""
-
-    def decorate(init: Callable[Concatenate[_S, ...], None]) -> Callable[Concatenate[_S, _P], None]:
-        return init
-
-    return decorate
-
-
-def _shut_down(portal: _LoopThread, client: LoopsClient) -> None:
-    """Close the async client on its loop, then stop the loop (close, ``with``, GC, exit)."""
-    if portal.is_own_thread():
-        return  # cannot wait for the loop from inside it; the daemon thread ends at exit
-    if portal.started and not portal.closed:
-        portal.run(client.close())
-    portal.stop()
-
-
-class SyncLoopsClient:
-    """Blocking client for scripts and notebooks, with the resources and methods of LoopsClient.
-
-    ::
-
-        with SyncLoopsClient() as client:  # key from BASETEN_API_KEY
-            sampler = client.samplers.get("abc123")
-            for sampler_id, result in client.samplers.iter_many(ids):
-                ...
-
-    Takes exactly :class:`LoopsClient`'s arguments (except ``session=``: an aiohttp session
-    belongs to the loop it was made in, and this client runs its own). Every method returns
-    the same models and raises the same exceptions as its async twin. It works from plain
-    code and from a thread that runs an event loop (a Jupyter cell, an ``async def``): calls
-    run on the facade's private loop in a daemon thread, started on first use, which holds
-    the one connection pool of this client. Safe to share between threads.
-
-    Close it (``close()`` or ``with``) to close the pool and stop the thread; one that is
-    garbage-collected or still open at interpreter exit is closed then. A method of the async
-    client that returns another client (``with_options``) returns a facade sharing this one's
-    loop and pool. Ctrl-C during a call
-    cancels that call on the background loop before ``KeyboardInterrupt`` reaches you. Do not
-    call the facade from its own callbacks (``on_status``): that raises :class:`LoopsError`.
-
-    Typing: Python's type system cannot map "every async method of a class" to "a blocking
-    method" in one go, but it can map one method's type, parameters and overloads included
-    (``ParamSpec``). So :attr:`samplers` is a :class:`SyncSamplersResource`, which lists each
-    method in one line whose type is computed from the async method's: signatures are never
-    written twice and cannot drift. Any other attribute is found at run time through
-    ``__getattr__`` and typed ``Any``: a resource or method added to :class:`LoopsClient`
-    works at once, and gains precise types when its one line is added to a typed view.
-    """
-
-    if TYPE_CHECKING:
-        samplers: SyncSamplersResource
-
-    @_same_arguments_as(LoopsClient)
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("session") is not None:
-            raise ConfigurationError(
-                "SyncLoopsClient runs its own event loop and connection pool; session= "
-                "cannot be used (an aiohttp session belongs to the loop it was made in)"
-            )
-        self._client = LoopsClient(*args, **kwargs)
-        self._portal = _LoopThread()
-        self._views: dict[str, SyncResource[Any]] = {}
+    def _open(self, client: LoopsClient) -> None:
+        """Wrap ``client``, made by the constructor, on a loop thread of its own."""
+        self._client = client
+        self._loop_thread = _LoopThread()
+        self._parent = None
+        self._closed = False
         # Also runs at interpreter exit, so a script that never closes still ends cleanly.
-        self._finalizer: Callable[[], object] = weakref.finalize(
-            self, _shut_down, self._portal, self._client
-        )
+        self._finalizer = weakref.finalize(self, _shut_down, self._loop_thread, client)
 
-    @classmethod
-    def _sharing(cls, client: LoopsClient, portal: _LoopThread) -> SyncLoopsClient:
-        """A facade over a client derived from another's: the parent's loop and pool."""
-        facade = cls.__new__(cls)
+    def _derive(self: _C, client: LoopsClient) -> _C:
+        """A facade over ``client`` (derived from this one's): this loop, this pool."""
+        facade = type(self).__new__(type(self))
         facade._client = client
-        facade._portal = portal
-        facade._views = {}
-        facade._finalizer = lambda: None
+        facade._loop_thread = self._loop_thread
+        facade._parent = self
+        facade._closed = False
+        facade._finalizer = None
         return facade
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        value = getattr(self._client, name)
-        view = self._views.get(name)
-        if view is not None and view._resource is value:
-            return view
-        result = _sync_view(value, self._portal)
-        if isinstance(result, SyncResource):
-            self._views[name] = result  # one view per resource: `client.samplers` is cheap
-        return result
-
-    def __dir__(self) -> Iterable[str]:
-        return sorted({*super().__dir__(), *_public_names(self._client)})
+    def _call(
+        self, function: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        if self._closed:
+            raise ClientClosedError(
+                "this SyncLoopsClient (made by with_options) is closed; the client it was made "
+                "from, and its other copies, still work"
+            )
+        return self._loop_thread.call(function, *args, **kwargs)
 
     def close(self) -> None:
         """Close the connection pool and stop the background thread. Safe to call twice.
 
-        A facade returned by a method of this one (such as ``with_options``) shares its loop
-        and pool: closing it does nothing; close the facade you created.
+        Every later call, and every iterator not yet finished, raises
+        :class:`ClientClosedError`; so does a call still running in another thread. On a copy
+        made by ``with_options``, only the copy stops taking calls: the loop and the pool
+        belong to the client it was made from, which alone closes them.
         """
-        self._finalizer()
+        if self._finalizer is None:
+            self._closed = True
+        else:
+            self._finalizer()
 
-    def __enter__(self) -> SyncLoopsClient:
+    def __enter__(self: _C) -> _C:
         return self
 
     def __exit__(
@@ -466,19 +303,209 @@ class SyncLoopsClient:
         return f"Sync{self._client!r}"
 
 
-if TYPE_CHECKING:
-    from typing_extensions import assert_type
+def _shut_down(loop_thread: _LoopThread, client: LoopsClient) -> None:
+    """Close the async client on its loop, then stop the loop (close, ``with``, GC, exit)."""
+    loop_thread.shut_down(client.close)
 
-    from ._models import Sampler
 
-    def _types_are_kept(client: SyncLoopsClient) -> None:
-        # Never runs: `mypy --strict baseten_loops` (a CI gate) checks the typed view against
-        # the async methods. An unneeded `type: ignore` is an error too (warn_unused_ignores),
-        # so the last line proves arguments are checked, not typed Any.
-        samplers = client.samplers
-        assert_type(samplers.get("abc123", timeout=1.0), Sampler)
-        assert_type(samplers.get_many(["abc123"]), list[Sampler])
-        assert_type(samplers.get_many([], return_exceptions=True), list[Sampler | LoopsError])
-        assert_type(samplers.iter_many(["abc123"]), SyncIterator[tuple[str, Sampler | LoopsError]])
-        assert_type(samplers.wait_until_active("abc123", poll_interval=1.0), Sampler)
-        samplers.get(123)  # type: ignore[arg-type]
+class SyncResource(Generic[_R]):
+    """Base of the blocking resource groups (``sync_client.samplers``, ...).
+
+    Each one is generated from its async class (``SamplersResource`` for
+    :class:`SyncSamplersResource`): every method has the same arguments, returns what awaiting
+    the async method returns and raises the same exceptions; an async iterator comes back as a
+    :class:`SyncIterator`. A view keeps its client alive, so a bound method or an iterator
+    taken from ``SyncLoopsClient(...).samplers`` works on its own.
+    """
+
+    __slots__ = ("_owner", "_resource")
+
+    def __init__(self, resource: _R, owner: SyncClientBase) -> None:
+        self._resource = resource
+        self._owner = owner
+
+    def _run(
+        self, method: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """Run the async ``method`` on the facade's loop and return its result."""
+        return self._owner._call(method, *args, **kwargs)
+
+    def _iterate(
+        self,
+        method: Callable[_P, AsyncIterator[_T]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> SyncIterator[_T]:
+        """A :class:`SyncIterator` over what the async ``method`` yields; nothing runs yet.
+
+        Ids passed as :class:`PacedIds` are paced by the iterator's ``next()`` calls.
+        """
+        paced = [value for value in (*args, *kwargs.values()) if isinstance(value, PacedIds)]
+        return SyncIterator(
+            self._owner,
+            functools.partial(method, *args, **kwargs),
+            demand=paced[0].demand if paced else None,
+        )
+
+    def __repr__(self) -> str:
+        return f"<sync view of {type(self._resource).__name__}>"
+
+
+class _Demand:
+    """Whether the consumer of a :class:`SyncIterator` is waiting in ``next()``.
+
+    Lives on the facade's loop. :class:`PacedIds` hands out an id only while the consumer
+    waits, so a bulk lookup's workers start nothing between ``next()`` calls.
+    """
+
+    def __init__(self) -> None:
+        self.asking = False
+        self._asked: asyncio.Event | None = None
+
+    def ask(self, asking: bool) -> None:
+        self.asking = asking
+        if self._asked is not None:
+            if asking:
+                self._asked.set()
+            else:
+                self._asked.clear()
+
+    async def wait(self) -> None:
+        while not self.asking:
+            if self._asked is None:
+                self._asked = asyncio.Event()
+            await self._asked.wait()
+
+
+class PacedIds(AsyncIterator[str]):
+    """The ids of a blocking ``iter_many``, handed out only while its consumer asks.
+
+    The generated twin of every bulk iterator passes its ids through this. The bulk engine's
+    workers take the next id from it, so they look ids up while the caller waits in ``next()``
+    and pause between calls: a ``break`` leaves only the lookups already in flight, and none
+    is sent after them, even while the iterator is still referenced. Closing the iterator
+    cancels those in flight.
+    """
+
+    def __init__(self, ids: Iterable[str] | AsyncIterable[str]) -> None:
+        self._ids = ids
+        self._iterator: Iterator[str] | AsyncIterator[str] | None = None
+        self.demand = _Demand()
+
+    def __aiter__(self) -> PacedIds:
+        return self
+
+    async def __anext__(self) -> str:
+        await self.demand.wait()
+        iterator = self._iterator
+        if iterator is None:
+            ids = self._ids
+            iterator = self._iterator = aiter(ids) if isinstance(ids, AsyncIterable) else iter(ids)
+        if isinstance(iterator, AsyncIterator):
+            return await anext(iterator)
+        try:
+            return next(iterator)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+_EXHAUSTED: Any = object()
+
+
+class SyncIterator(Iterator[_T]):
+    """A blocking, lazy iterator over an async iterator that runs on the facade's loop.
+
+    Nothing runs before the first ``next()``; each ``next()`` advances the async iterator by one
+    step. The lookups of ``iter_many`` are started only while you wait in ``next()``: between
+    two calls, and after a ``break``, no new one is sent (those in flight finish). Closing it
+    (``close()``, ``with``, running to the end, or dropping the last reference, as a ``for``
+    over ``client.samplers.iter_many(ids)`` does when it ends or breaks) closes the async
+    generator on its loop, which for ``iter_many`` cancels the lookups still in flight.
+
+    After the client is closed, ``next()`` raises :class:`ClientClosedError`.
+    """
+
+    def __init__(
+        self,
+        owner: SyncClientBase,
+        open_iterator: Callable[[], AsyncIterator[_T]],
+        *,
+        demand: _Demand | None = None,
+    ) -> None:
+        self._owner = owner
+        self._open_iterator: Callable[[], AsyncIterator[_T]] | None = open_iterator
+        self._iterator: AsyncIterator[_T] | None = None
+        self._demand = demand
+        #: The loop thread's generation when the async iterator was opened (see os.fork()).
+        self._generation = -1
+
+    def __iter__(self) -> SyncIterator[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        generation = self._owner._loop_thread.generation
+        if self._iterator is None:
+            if self._open_iterator is None:
+                raise StopIteration
+            self._generation = generation
+        elif self._generation != generation:
+            raise LoopsError(
+                "this iterator was started before os.fork(): it belongs to the parent "
+                "process; start a new one in the child"
+            )
+        item = self._owner._call(self._step)
+        if item is _EXHAUSTED:
+            self._iterator = None
+            raise StopIteration
+        return item
+
+    async def _step(self) -> _T:
+        # StopAsyncIteration is not carried across threads as an exception: a sentinel says
+        # "no more".
+        if self._iterator is None:
+            assert self._open_iterator is not None
+            self._iterator = aiter(self._open_iterator())
+            self._open_iterator = None
+            with contextlib.suppress(TypeError):  # an iterator that takes no weak reference
+                self._owner._loop_thread.open_iterators.add(self._iterator)
+        demand = self._demand
+        if demand is not None:
+            demand.ask(True)
+        try:
+            return await anext(self._iterator)
+        except StopAsyncIteration:
+            return _EXHAUSTED  # type: ignore[no-any-return]
+        finally:
+            if demand is not None:
+                demand.ask(False)
+
+    def close(self) -> None:
+        """Stop early: close the async generator (its ``finally`` blocks run) and wait for it."""
+        iterator, self._iterator, self._open_iterator = self._iterator, None, None
+        loop_thread = self._owner._loop_thread
+        if (
+            iterator is None
+            or loop_thread.closed
+            or loop_thread.is_own_thread()
+            or self._generation != loop_thread.generation
+        ):
+            # A closed facade already closed every async generator of its loop; on the loop's
+            # own thread, the loop finalizes the generator itself once it is unreachable; one
+            # from before a fork belongs to the parent's loop, which does not run here.
+            return
+        loop_thread.call(_aclose, iterator)
+
+    def __enter__(self) -> SyncIterator[_T]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()

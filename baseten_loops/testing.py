@@ -27,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import email.utils
+import itertools
 import json
 import math
 import random
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
 from typing import Any
@@ -41,9 +43,10 @@ from aiohttp import web
 
 from ._fake import ROUTES, ROUTES_BY_OPERATION, checkpoints, deployments, runs, samplers, sessions
 from ._fake._checks import ApiError, Call, parse_body, parse_query
-from ._fake._faults import Faults, Reply, ScriptedReplies, TokenBucket, roll_fault
+from ._fake._faults import Faults, Reply, ScriptedReplies, TokenBucket, roll_fault, route_key
 from ._fake._routing import Route
 from ._fake._state import BASE_MODELS, ID_ALPHABET, FakeState, FileSpec
+from ._fake._thread import ServingThread
 from ._fake.samplers import sampler_payload
 
 __all__ = ["FakeLoopsServer", "Faults", "RecordedRequest", "Reply", "sampler_payload"]
@@ -93,9 +96,13 @@ class FakeLoopsServer:
         rate_limit: Requests per second admitted, as real APIs protect themselves (default
             ``None``: no limit). A token bucket refilled at this rate and holding one second's
             worth (``rate_limit_burst`` to change that); a request that finds it empty is
-            answered ``429`` with ``Retry-After`` (whole seconds until a token is back, at
-            least 1). Change it while serving with :meth:`set_rate_limit`.
+            answered ``429`` with the ``Retry-After`` that ``retry_after`` says. Change it
+            while serving, or limit one route only, with :meth:`set_rate_limit`.
         rate_limit_burst: Size of that bucket (default: ``rate_limit``, one second's worth).
+        retry_after: What a rate-limited 429 says in ``Retry-After``: ``"ceil"`` (default:
+            whole seconds until a token is back, at least 1), ``"exact"`` (those seconds with
+            a fraction), ``"date"`` (an HTTP date), ``"none"`` (no header), or a number of
+            seconds to always say (``30``, ``0``).
         sampler_statuses: The statuses a sampler created through the API goes through, one
             per ``polls_per_status`` lookups (``GET /v1/loops/samplers/{id}``); the last stays.
         deployment_statuses: The same for the Loops deployment a created run or trainer gets.
@@ -112,6 +119,7 @@ class FakeLoopsServer:
         latency: float = 0.0,
         rate_limit: float | None = None,
         rate_limit_burst: float | None = None,
+        retry_after: str | float = "ceil",
         sampler_statuses: Sequence[str] = ("BUILDING", "DEPLOYING", "ACTIVE"),
         deployment_statuses: Sequence[str] = ("CREATED", "DEPLOYING", "RUNNING"),
         polls_per_status: int = 1,
@@ -130,6 +138,8 @@ class FakeLoopsServer:
         self._accepted = {f"Bearer {api_key}", f"Api-Key {api_key}"}
         self._rng = random.Random(self.faults.seed)
         self._runner: web.AppRunner | None = None
+        #: The tasks answering requests now, to end at close (see :meth:`close`).
+        self._answering: set[asyncio.Task[Any]] = set()
         self._base_url: str | None = None
         #: Requests received in all.
         self.requests = 0
@@ -142,10 +152,14 @@ class FakeLoopsServer:
         self.peak_in_flight = 0
         #: Faults injected so far, by kind.
         self.faults_injected: collections.Counter[str] = collections.Counter()
-        self._limiter: TokenBucket | None = None
+        # The rate limits: the whole API's (key None) and single routes' (key: route.key).
+        self._limiters: dict[str | None, TokenBucket] = {}
         self.set_rate_limit(rate_limit, burst=rate_limit_burst)
-        #: Requests answered 429 by the rate limit (``rate_limit``).
+        self.retry_after = retry_after
+        #: Requests answered 429 by the rate limits (``rate_limit``, :meth:`set_rate_limit`).
         self.rate_limited = 0
+        #: Those 429s per operation, as ``"METHOD /template"``.
+        self.rate_limited_by_route: collections.Counter[str] = collections.Counter()
         #: The most recent requests, newest last (see :class:`RecordedRequest`).
         self.recorded: collections.deque[RecordedRequest] = collections.deque(maxlen=1000)
 
@@ -168,7 +182,8 @@ class FakeLoopsServer:
         ids = []
         for index in range(count):
             sampler_id = "".join(rng.choices(ID_ALPHABET, k=8)) + f"{index:x}"
-            created = _EPOCH + timedelta(minutes=index)
+            # Fractional seconds, as the live API sends them.
+            created = _EPOCH + timedelta(minutes=index, microseconds=rng.randrange(1_000_000))
             self.add_sampler(
                 sampler_id,
                 status=rng.choice(statuses),
@@ -205,22 +220,45 @@ class FakeLoopsServer:
             self.add_sampler(object_id, status=script[0])
         self._state.script(object_id, script)
 
-    def set_rate_limit(self, rate: float | None, *, burst: float | None = None) -> None:
+    def set_rate_limit(
+        self, rate: float | None, *, burst: float | None = None, route: str | None = None
+    ) -> None:
         """Admit ``rate`` requests per second from now on (``None``: no limit).
 
-        The bucket keeps the tokens it has (up to its new size), so a lowered limit bites at
-        once, the way a quota change does on a live API.
+        ``route`` limits one operation only (as ``enqueue(route=...)`` names it:
+        ``"GET /v1/loops/deployments/{deployment_id}/logs"`` or an operation id), on top of
+        the limit of the whole API, if any. The bucket keeps the tokens it has (up to its new
+        size), so a lowered limit bites at once, the way a quota change does on a live API.
         """
+        key = None if route is None else route_key(route)
         if rate is None:
-            self._limiter = None
+            self._limiters.pop(key, None)
             return
         if not rate > 0:
             raise ValueError(f"rate must be > 0, got {rate!r}")
         size = rate if burst is None else burst
         if not size >= 1:
             raise ValueError(f"burst must be >= 1, got {size!r}")
-        tokens = size if self._limiter is None else min(self._limiter.tokens, size)
-        self._limiter = TokenBucket(rate, size, tokens)
+        old = self._limiters.get(key)
+        tokens = size if old is None else min(old.tokens, size)
+        self._limiters[key] = TokenBucket(rate, size, tokens)
+
+    @property
+    def retry_after(self) -> str | float:
+        """What a rate-limited 429 says in ``Retry-After`` (see the class's arguments)."""
+        return self._retry_after
+
+    @retry_after.setter
+    def retry_after(self, value: str | float) -> None:
+        if isinstance(value, bool) or not (
+            value in ("ceil", "exact", "date", "none")
+            or (isinstance(value, int | float) and value >= 0 and math.isfinite(value))
+        ):
+            raise ValueError(
+                "retry_after must be 'ceil', 'exact', 'date', 'none' or seconds >= 0, "
+                f"got {value!r}"
+            )
+        self._retry_after = value
 
     # -- sessions, runs, deployments, checkpoints ------------------------------------------
 
@@ -405,13 +443,20 @@ class FakeLoopsServer:
         self._base_url = f"http://127.0.0.1:{port}"
 
     async def close(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving and close every connection.
+
+        Answers still being prepared (a :class:`Reply` ``delay`` that outlived the client's
+        timeout) are cancelled and awaited here, so none is left pending on the event loop.
+        """
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        late = [task for task in self._answering if not task.done()]
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
-    @contextlib.contextmanager
-    def serve_in_thread(self) -> Iterator[FakeLoopsServer]:
+    def serve_in_thread(self) -> contextlib.AbstractContextManager[FakeLoopsServer]:
         """Serve from a background thread with its own event loop, for synchronous code.
 
         For testing a CLI or other blocking code::
@@ -419,21 +464,12 @@ class FakeLoopsServer:
             with FakeLoopsServer().serve_in_thread() as server:
                 subprocess.run(["my-tool", "--base-url", server.base_url], check=True)
 
-        Configure samplers and replies before the code under test runs.
+        Configure samplers and replies before the code under test runs. Leaving the ``with``
+        block stops the server and its thread. Entered and never exited (in a REPL or a
+        notebook: ``server = FakeLoopsServer().serve_in_thread().__enter__()``), it serves until
+        the interpreter exits, which it never holds up: the thread is a daemon, stopped at exit.
         """
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="FakeLoopsServer", daemon=True)
-        thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self.start(), loop).result()
-            try:
-                yield self
-            finally:
-                asyncio.run_coroutine_threadsafe(self.close(), loop).result()
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+        return ServingThread(self)
 
     async def __aenter__(self) -> FakeLoopsServer:
         await self.start()
@@ -457,6 +493,9 @@ class FakeLoopsServer:
         """
         self.requests += 1
         self.in_flight += 1
+        task = asyncio.current_task()  # aiohttp answers each request in a task of its own
+        if task is not None:
+            self._answering.add(task)
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             route = ROUTES_BY_OPERATION.get(request.match_info.route.name or "")
@@ -475,7 +514,7 @@ class FakeLoopsServer:
             if request.headers.get("Authorization") not in self._accepted:
                 body_401 = {"error": "unauthorized", "message": "Invalid or missing API key"}
                 return _json_response(401, body_401)
-            limited = self._rate_limited()
+            limited = self._rate_limited(route)
             if limited is not None:
                 return limited
             reply = self._next_reply(request, route, object_id)
@@ -484,20 +523,38 @@ class FakeLoopsServer:
             return self._answer(request, route, body)
         finally:
             self.in_flight -= 1
+            self._answering.discard(task)
 
-    def _rate_limited(self) -> web.Response | None:
-        """The 429 for a request over the rate limit, or ``None`` to serve it."""
-        limiter = self._limiter
-        if limiter is None:
+    def _rate_limited(self, route: Route) -> web.Response | None:
+        """The 429 for a request over a rate limit (its route's, or the API's), else ``None``."""
+        if not self._limiters:
             return None
-        wait = limiter.take(asyncio.get_running_loop().time())
-        if wait == 0.0:
+        now = asyncio.get_running_loop().time()
+        wait = 0.0
+        for key in (route.key, None):
+            limiter = self._limiters.get(key)
+            if limiter is not None:
+                wait = limiter.take(now)
+                if wait:
+                    break
+        if not wait:
             return None
         self.rate_limited += 1
+        self.rate_limited_by_route[route.key] += 1
         response = _json_response(
             429, {"error": "rate_limited", "message": "Too many requests; slow down"}
         )
-        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        policy = self._retry_after
+        if policy == "ceil":
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        elif policy == "exact":
+            response.headers["Retry-After"] = f"{wait:.3f}"
+        elif policy == "date":
+            response.headers["Retry-After"] = email.utils.formatdate(
+                time.time() + wait, usegmt=True
+            )
+        elif policy != "none":
+            response.headers["Retry-After"] = f"{policy:g}"
         return response
 
     def _record(self, request: web.Request, route: Route | None, body: bytes) -> None:
@@ -556,8 +613,10 @@ class FakeLoopsServer:
                 raw = raw.encode()
             elif not isinstance(raw, bytes | bytearray):
                 raw = json.dumps(raw).encode()
-            content_type = "text/html" if raw.lstrip().startswith(b"<") else "application/json"
-            response = web.Response(status=reply.status, body=raw, content_type=content_type)
+            if raw.lstrip().startswith(b"<"):
+                response = web.Response(status=reply.status, body=raw, content_type="text/html")
+            else:
+                response = _answer_of(reply.status, bytes(raw))
         response.headers.update(reply.headers)
         return response
 
@@ -573,7 +632,7 @@ class FakeLoopsServer:
         except ApiError as error:
             return _json_response(error.status, error.body())
         if isinstance(answer, bytes):
-            return web.Response(body=answer, content_type="application/json")
+            return _answer_of(200, answer)
         return _json_response(200, answer)
 
 
@@ -586,6 +645,16 @@ def _object_id(match_info: Mapping[str, str]) -> str | None:
 
 
 def _json_response(status: int, body: Any) -> web.Response:
-    return web.Response(
-        status=status, body=json.dumps(body).encode(), content_type="application/json"
+    return _answer_of(status, json.dumps(body).encode())
+
+
+_request_ids = itertools.count(1)
+
+
+def _answer_of(status: int, body: bytes) -> web.Response:
+    """An answer as the live API sends one: JSON in UTF-8, said so, with a request id."""
+    response = web.Response(
+        status=status, body=body, content_type="application/json", charset="utf-8"
     )
+    response.headers["X-Request-Id"] = f"req_{next(_request_ids):012x}"
+    return response

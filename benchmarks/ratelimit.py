@@ -1,193 +1,333 @@
-"""Bulk lookups against a rate-limited API: found, failed, requests sent, wall time vs ideal.
+"""Bulk lookups against a rate-limited API: this client against an oracle told the true limit.
 
-Reproduces the table of issue #8. The fake Loops server runs in its own process with a token
-bucket of N requests per second (429 + ``Retry-After`` beyond it); each scenario makes a fresh
-default ``LoopsClient`` (as a script would) and calls ``get_many(ids, concurrency=C,
-return_exceptions=True)``.
+The fake Loops API runs in its own process with a token bucket of ``rate`` tokens a second
+holding ``burst`` (429 + ``Retry-After`` beyond it, in the scenario's style). Each batch runs in
+a fresh process, as a script would: this library (a default ``LoopsClient``, ``get_many(ids,
+concurrency=C, return_exceptions=True)``) or the **oracle** (plain aiohttp paced by
+``aiolimiter.AsyncLimiter(burst, burst / rate)`` at the server's true limit, told of every
+change, waiting out any 429's ``Retry-After``). Several processes share one server in the
+"processes" scenarios (the oracle's processes each know their share). Reported per scenario:
+wall time (the last process to finish), client / oracle, requests per id (counted by the
+server), ids lost, CPU per id, and the spread of the processes' finish times.
 
-    python benchmarks/ratelimit.py                     # every scenario, 3 runs each
-    python benchmarks/ratelimit.py --scenario drop --runs 1 --trace   # rate over time
+    pip install -e ".[bench]"                 # aiolimiter, for the oracle
+    python benchmarks/ratelimit.py            # every scenario, 3 runs each (about 25 minutes)
+    python benchmarks/ratelimit.py --runs 1 --scenario "1000/s burst 10" --scenario "800 -> 200/s"
+    python benchmarks/ratelimit.py --runs 1 --scenario "800 -> 200/s" --trace   # rate over time
 
-"ideal" is the time the server's limit allows: ids / limit (for "drop": the first half at the
-first limit, the second half at the second). Nothing here runs in the test suite.
+The same scenarios run in milliseconds, deterministically, in the flow simulator
+(``python -m tests.flowsim``); nothing here runs in the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-
-import attrs
-
-from baseten_loops import FlowControl, LoopsClient, LoopsError
+from typing import Any
 
 API_KEY = "bench-key"
-SERVER_SCRIPT = """
-import asyncio, sys
+HERE = os.path.abspath(__file__)
+
+SERVER = """
+import asyncio, json, sys
 from baseten_loops.testing import FakeLoopsServer
 
 async def main():
-    count, rate, drop_to = int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    async with FakeLoopsServer(sys.argv[1], rate_limit=rate) as server:
-        ids = server.add_samplers(count)
-        with open(sys.argv[5], "w") as f:
+    spec = json.loads(sys.argv[1])
+    retry_after = spec["retry_after"]
+    retry_after = float(retry_after) if retry_after[0].isdigit() else retry_after
+    async with FakeLoopsServer(
+        sys.argv[2], rate_limit=spec["rate"], rate_limit_burst=spec["burst"],
+        retry_after=retry_after,
+    ) as server:
+        ids = server.add_samplers(spec["ids"])
+        with open(sys.argv[3], "w") as f:
             f.write("\\n".join(ids))
         print(server.base_url, flush=True)
-        if drop_to:  # lower the limit once half of the ids have been answered
-            while server.requests - server.rate_limited < count // 2:
-                await asyncio.sleep(0.005)
-            server.set_rate_limit(drop_to)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(None, sys.stdin.read)
+        changes = list(spec["changes"])  # [fraction of ids answered, new rate]
+        rates = [spec["rate"], spec["alternate"]] if spec["alternate"] else None
+        started = None
+        while not done.done():
+            answered = server.requests - server.rate_limited
+            if server.requests and started is None:
+                started = loop.time()
+            if changes and answered >= changes[0][0] * spec["ids"]:
+                server.set_rate_limit(changes.pop(0)[1], burst=spec["burst"])
+            if rates and started is not None:
+                phase = int((loop.time() - started) // spec["period"]) % 2
+                if server._limiters[None].rate != rates[phase]:
+                    server.set_rate_limit(rates[phase], burst=spec["burst"])
+            await asyncio.sleep(0.002)
         print(server.requests, server.rate_limited, flush=True)
 
 asyncio.run(main())
 """
 
 
-@attrs.frozen
-class Scenario:
-    name: str
-    limit: float
-    ids: int
-    concurrency: int
-    drop_to: float = 0.0
-
-    @property
-    def ideal(self) -> float:
-        if not self.drop_to:
-            return self.ids / self.limit
-        half = self.ids // 2
-        return half / self.limit + (self.ids - half) / self.drop_to
+def scenario(name: str, rate: float, burst: float, ids: int, conc: int, **more: Any) -> dict:
+    return {"name": name, "rate": rate, "burst": burst, "ids": ids, "conc": conc, **more}
 
 
-SCENARIOS = {
-    "100": Scenario("100 req/s", 100, 1500, 64),
-    "1000": Scenario("1,000 req/s", 1000, 8000, 256),
-    "drop": Scenario("800 -> 200 req/s", 800, 4000, 64, drop_to=200),
+SCENARIOS: dict[str, dict[str, Any]] = {
+    s["name"]: s
+    for s in [
+        scenario("1000/s burst 1000", 1000, 1000, 8000, 256),
+        scenario("1000/s burst 100", 1000, 100, 8000, 256),
+        scenario("1000/s burst 10", 1000, 10, 8000, 256),
+        scenario("100/s burst 10", 100, 10, 1500, 64),
+        scenario("400/s RA 1", 400, 40, 3000, 64, ra="1"),
+        scenario("400/s RA exact", 400, 40, 3000, 64, ra="exact"),
+        scenario("400/s RA none", 400, 40, 3000, 64, ra="none"),
+        scenario("400/s RA date", 400, 40, 3000, 64, ra="date"),
+        scenario("400/s RA 30", 400, 40, 3000, 64, ra="30"),
+        scenario("800 -> 200/s", 800, 80, 4000, 64, changes=[[0.5, 200]]),
+        scenario("200 -> 800/s", 200, 20, 4000, 64, changes=[[0.5, 800]]),
+        scenario("600 <-> 250/s every 3 s", 600, 60, 6000, 64, alternate=250),
+        scenario("2 processes, 400/s", 400, 40, 4000, 64, processes=2),
+        scenario("4 processes, 400/s", 400, 40, 4000, 64, processes=4),
+        scenario("8 processes, 400/s", 400, 40, 4000, 64, processes=8),
+    ]
 }
 
 
-def run_once(
-    scenario: Scenario, flow: FlowControl | None, trace: bool
-) -> tuple[dict[str, float], list[tuple[float, float | None]]]:
-    """Start a rate-limited server process, run one batch against it, stop it."""
+def spec_of(scenario: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rate": scenario["rate"],
+        "burst": scenario["burst"],
+        "ids": scenario["ids"],
+        "retry_after": scenario.get("ra", "ceil"),
+        "changes": scenario.get("changes", []),
+        "alternate": scenario.get("alternate"),
+        "period": 3.0,
+    }
+
+
+# -- one batch, in its own process -------------------------------------------------------------
+
+
+async def ours(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
+    from baseten_loops import LoopsClient, LoopsError
+
+    samples: list[tuple[float, float | None]] = []
+    client = LoopsClient(API_KEY, base_url=args.base_url)
+    start = time.perf_counter()
+
+    async def sample() -> None:
+        while True:
+            samples.append((time.perf_counter() - start, client.stats.rate_limit))
+            await asyncio.sleep(0.1)
+
+    sampler = asyncio.ensure_future(sample()) if args.trace else None
+    async with client:
+        results = await client.samplers.get_many(
+            ids, concurrency=args.concurrency, return_exceptions=True
+        )
+    if sampler is not None:
+        sampler.cancel()
+    lost = sum(isinstance(result, LoopsError) for result in results)
+    return {"found": len(results) - lost, "lost": lost, "trace": samples}
+
+
+async def oracle(args: argparse.Namespace, ids: list[str]) -> dict[str, Any]:
+    """Plain aiohttp paced by aiolimiter at the true limit: the best a client can do."""
+    import aiohttp
+    from aiolimiter import AsyncLimiter
+
+    from baseten_loops._retry import parse_retry_after
+
+    share = args.processes
+    spec = json.loads(args.spec)
+    burst = max(1.0, spec["burst"] / share)
+
+    def limiter_for(rate: float) -> AsyncLimiter:
+        return AsyncLimiter(burst, burst / (rate / share))
+
+    rates = [spec["rate"], spec["alternate"]] if spec["alternate"] else None
+    changes = list(spec["changes"])
+    state = {"limiter": limiter_for(spec["rate"]), "found": 0, "lost": 0}
+    start = time.perf_counter()
+
+    def current() -> AsyncLimiter:
+        limiter: AsyncLimiter = state["limiter"]
+        if changes and state["found"] >= changes[0][0] * len(ids):
+            state["limiter"] = limiter = limiter_for(changes.pop(0)[1])
+        if rates:
+            wanted = rates[int((time.perf_counter() - start) // spec["period"]) % 2]
+            if (
+                limiter.max_rate != burst
+                or abs(limiter.time_period - burst / (wanted / share)) > 1e-9
+            ):
+                state["limiter"] = limiter = limiter_for(wanted)
+        return limiter
+
+    semaphore = asyncio.Semaphore(args.concurrency)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def one(sampler_id: str) -> None:
+            async with semaphore:
+                while True:
+                    await current().acquire()
+                    url = f"{args.base_url}/v1/loops/samplers/{sampler_id}"
+                    async with session.get(url) as response:
+                        if response.status == 429:
+                            wait = parse_retry_after(response.headers.get("Retry-After"))
+                            await asyncio.sleep(0.05 if wait is None else wait)
+                            continue
+                        response.raise_for_status()
+                        await response.json()
+                        state["found"] += 1
+                        return
+
+        await asyncio.gather(*(one(i) for i in ids))
+    return {"found": state["found"], "lost": state["lost"], "trace": []}
+
+
+def child(args: argparse.Namespace) -> None:
+    with open(args.ids_file) as f:
+        every = f.read().split("\n")
+    ids = every[args.index :: args.processes]
+    # Start together: the parent writes a line to every child at once.
+    sys.stdin.readline()
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    run = ours if args.child == "ours" else oracle
+    figures = asyncio.run(run(args, ids))
+    figures.update(
+        wall=time.perf_counter() - wall0,
+        cpu_us=(time.process_time() - cpu0) / len(ids) * 1e6,
+        ids=len(ids),
+    )
+    print(json.dumps(figures), flush=True)
+
+
+# -- one scenario: a server, then our batch(es) and the oracle's, each on a fresh server ----------
+
+
+def run_batch(peer: str, scenario: dict[str, Any], trace: bool) -> dict[str, Any]:
+    spec = spec_of(scenario)
+    processes = scenario.get("processes", 1)
     with tempfile.NamedTemporaryFile("r", suffix=".ids") as ids_file:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                SERVER_SCRIPT,
-                API_KEY,
-                str(scenario.ids),
-                str(scenario.limit),
-                str(scenario.drop_to),
-                ids_file.name,
-            ],
+            [sys.executable, "-c", SERVER, json.dumps(spec), API_KEY, ids_file.name],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
-        assert server.stdout is not None
         assert server.stdin is not None
+        assert server.stdout is not None
         base_url = server.stdout.readline().strip()
-        ids = ids_file.read().split("\n")
-    try:
-        figures, samples = asyncio.run(measure(base_url, ids, scenario, flow, trace))
-    finally:
+        children = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    HERE,
+                    "--child",
+                    peer,
+                    "--base-url",
+                    base_url,
+                    "--ids-file",
+                    ids_file.name,
+                    "--index",
+                    str(index),
+                    "--processes",
+                    str(processes),
+                    "--concurrency",
+                    str(scenario["conc"]),
+                    "--spec",
+                    json.dumps(spec),
+                    *(["--trace"] if trace else []),
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for index in range(processes)
+        ]
+        time.sleep(1.0 + 0.2 * processes)  # every child imported and waiting
+        for proc in children:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        outputs = []
+        for proc in children:
+            out, _ = proc.communicate(timeout=600)
+            outputs.append(json.loads(out))
         server.stdin.close()
         requests, limited = map(int, server.stdout.readline().split())
-        server.wait()
-    figures.update(
-        requests=requests,
-        per_id=requests / len(ids),
-        limited=limited,
-        vs_ideal=figures["wall"] / scenario.ideal,
-    )
-    return figures, samples
-
-
-async def measure(
-    base_url: str, ids: list[str], scenario: Scenario, flow: FlowControl | None, trace: bool
-) -> tuple[dict[str, float], list[tuple[float, float | None]]]:
-    """One batch with a fresh default client, as a script would make it."""
-    samples: list[tuple[float, float | None]] = []
-    client = LoopsClient(API_KEY, base_url=base_url, flow_control=flow)
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-
-    async def sample() -> None:
-        while True:
-            samples.append((time.perf_counter() - wall0, client.stats.rate_limit))
-            await asyncio.sleep(0.25)
-
-    sampler = asyncio.get_running_loop().create_task(sample()) if trace else None
-    async with client:
-        results = await client.samplers.get_many(
-            ids, concurrency=scenario.concurrency, return_exceptions=True
-        )
-        stats = client.stats
-    wall = time.perf_counter() - wall0
-    cpu = time.process_time() - cpu0
-    if sampler is not None:
-        sampler.cancel()
-    failed = sum(isinstance(r, LoopsError) for r in results)
+        server.wait(timeout=30)
+    ids = sum(o["ids"] for o in outputs)
+    finishes = [o["wall"] for o in outputs]
     return {
-        "found": len(results) - failed,
-        "failed": failed,
-        "wall": wall,
-        "cpu_us": cpu / len(ids) * 1e6,
-        "client_throttled": stats.throttled,
-    }, samples
+        "wall": max(finishes),
+        "spread": max(finishes) / min(finishes) - 1,
+        "found": sum(o["found"] for o in outputs),
+        "lost": sum(o["lost"] for o in outputs),
+        "per_id": requests / ids,
+        "limited": limited,
+        "cpu_us": statistics.mean(o["cpu_us"] for o in outputs),
+        "trace": outputs[0]["trace"],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS))
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--trace", action="store_true", help="print the rate over time")
-    parser.add_argument(
-        "--no-adaptive", action="store_true", help="FlowControl(adaptive=False): the old way"
-    )
+    parser.add_argument("--trace", action="store_true", help="print our client's rate over time")
+    parser.add_argument("--child", choices=["ours", "oracle"], help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--ids-file", help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=64, help=argparse.SUPPRESS)
+    parser.add_argument("--spec", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    flow = FlowControl(adaptive=False) if args.no_adaptive else None
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    print(f"python {sys.version.split()[0]}, flow control: {flow or 'default'}")
-    header = (
-        f"{'scenario':>17} {'ids':>5} {'conc':>4} | {'found':>5} {'failed':>6} "
-        f"{'requests':>8} {'per id':>6} | {'wall s':>6} {'ideal':>5} {'x ideal':>7} "
-        f"| {'CPU us/id':>9}"
+    if args.child:
+        child(args)
+        return
+    names = args.scenario or list(SCENARIOS)
+    print(
+        f"python {sys.version.split()[0]}; medians of {args.runs} run(s); a fresh process per batch"
     )
-    print(header)
+    print(
+        "| scenario | ids @ conc | oracle s | baseten_loops s | / oracle | req/id | lost "
+        "| CPU us/id | finish spread |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
         scenario = SCENARIOS[name]
         runs = []
         for _ in range(args.runs):
-            figures, samples = run_once(scenario, flow, args.trace)
-            runs.append(figures)
-            print(
-                f"{scenario.name:>17} {scenario.ids:>5} {scenario.concurrency:>4} | "
-                f"{figures['found']:>5.0f} {figures['failed']:>6.0f} "
-                f"{figures['requests']:>8.0f} {figures['per_id']:>6.3f} | "
-                f"{figures['wall']:>6.2f} {scenario.ideal:>5.1f} {figures['vs_ideal']:>7.3f} "
-                f"| {figures['cpu_us']:>9.0f}",
-                flush=True,
-            )
+            theirs = run_batch("oracle", scenario, False)
+            mine = run_batch("ours", scenario, args.trace)
+            runs.append((mine, theirs))
             if args.trace:
-                print("  t (s)  client rate (req/s)")
-                for t, rate in samples:
-                    print(f"  {t:5.2f}  {'unlimited' if rate is None else f'{rate:.0f}'}")
-        if len(runs) > 1:
-            median = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-            print(
-                f"{'median':>17} {'':>5} {'':>4} | {median['found']:>5.0f} "
-                f"{median['failed']:>6.0f} {median['requests']:>8.0f} "
-                f"{median['per_id']:>6.3f} | {median['wall']:>6.2f} {scenario.ideal:>5.1f} "
-                f"{median['vs_ideal']:>7.3f} | {median['cpu_us']:>9.0f}"
-            )
+                print(f"  {name}: t (s) / rate (requests/s)")
+                for t, rate in mine["trace"]:
+                    print(f"  {t:6.2f} {'unpaced' if rate is None else f'{rate:.0f}'}")
+        ratio = statistics.median(m["wall"] / o["wall"] for m, o in runs)
+        mine = {
+            k: statistics.median(m[k] for m, _ in runs)
+            for k in ("wall", "per_id", "cpu_us", "spread")
+        }
+        lost = max(m["lost"] for m, _ in runs)
+        oracle_wall = statistics.median(o["wall"] for _, o in runs)
+        spread = f"{mine['spread']:.2f}" if scenario.get("processes", 1) > 1 else "-"
+        print(
+            f"| {name} | {scenario['ids']:,} @ {scenario['conc']} | {oracle_wall:.1f} "
+            f"| {mine['wall']:.1f} | {ratio:.2f} | {mine['per_id']:.3f} | {lost} "
+            f"| {mine['cpu_us']:.0f} | {spread} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -18,11 +18,14 @@ how each kind of block runs. The conventions, for anyone adding a page:
 
 Every file gets its own :class:`FakeLoopsServer`, with its key and URL in ``BASETEN_API_KEY``
 and ``BASETEN_BASE_URL``, so a block written for a real account runs unchanged. It serves the
-samplers the docs name (:data:`DOCS_SAMPLERS`); ``no-such-sampler`` answers 404. It also serves
-the few other objects the pages use as a reader would use their own ids (:data:`DOCS_TEAM`,
-:data:`DOCS_RUN`, :data:`DOCS_CHECKPOINT`, :data:`DOCS_DEPLOYMENT`; see :func:`seed`), and what
-a block creates comes up at once (:data:`DOCS_SERVER_OPTIONS`), so a wait with the default
-``poll_interval`` ends on its first lookup and the pages run in seconds.
+objects the docs name as a reader would use their own ids (samplers ``abc123``, ``def456`` and
+``ghi789``, team ``t1``, run ``r1``, checkpoint ``c1``, deployment ``d1``), seeded by the very
+function that seeds ``baseten-loops fake-server`` (``cli._fake._seed_examples``), so a reader can
+run the blocks against that too (tests/test_docs_pasted.py does, as a reader would).
+``no-such-sampler`` answers 404. A block reads those objects and changes only what it creates,
+so the blocks run in any order against one server. What a block creates comes up at once here
+(:data:`DOCS_SERVER_OPTIONS`), so a wait with the default ``poll_interval`` ends on its first
+lookup and the pages run in seconds.
 
 A failure names the file and line of the block (``docs/bulk.md, line 12``); Python tracebacks
 point at lines of the Markdown file itself.
@@ -44,6 +47,7 @@ from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser
 from sybil.parsers.markdown.lexers import RawFencedCodeBlockLexer
 
+from baseten_loops.cli._fake import EXAMPLE_SAMPLERS, _seed_examples
 from baseten_loops.testing import FakeLoopsServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,20 +58,7 @@ CONTINUATION = "# continues the example above"
 #: Tags of blocks that are shown, never run.
 SHOWN_ONLY = ("text", "json", "toml", "yaml")
 #: Sampler id -> fields the docs' server serves (the ids the docs use).
-DOCS_SAMPLERS: dict[str, dict[str, Any]] = {
-    "abc123": {"status": "ACTIVE", "base_model": "Qwen/Qwen3-8B"},
-    "def456": {"status": "SCALED_TO_ZERO", "base_model": "meta-llama/Llama-3.1-8B-Instruct"},
-    "ghi789": {"status": "BUILDING", "base_model": "Qwen/Qwen3-8B"},
-}
-#: A team, for ``team_id=`` examples.
-DOCS_TEAM = "t1"
-#: A run of ``Qwen/Qwen3-8B`` that is up: its deployment ``RUNNING``, its sampler ``ACTIVE``.
-DOCS_RUN = "r1"
-#: A sampler checkpoint of ``r1`` named ``step-100`` (``bt://loops:r1/sampler_weights/step-100``),
-#: with two files; ``r1`` also has a trainer checkpoint, ``step-100-trainer``.
-DOCS_CHECKPOINT = "c1"
-#: A ``RUNNING`` deployment with log lines at INFO, WARNING and ERROR and a debug archive.
-DOCS_DEPLOYMENT = "d1"
+DOCS_SAMPLERS = EXAMPLE_SAMPLERS
 #: What a block creates is up at once: a sampler ``ACTIVE``, a run's deployment ``RUNNING``.
 DOCS_SERVER_OPTIONS: dict[str, Any] = {
     "sampler_statuses": ("ACTIVE",),
@@ -180,7 +171,7 @@ class DocsServer:
         """Start a seeded server and point ``BASETEN_*`` at it (Sybil calls this per file)."""
         stack = contextlib.ExitStack()
         server = stack.enter_context(FakeLoopsServer(**DOCS_SERVER_OPTIONS).serve_in_thread())
-        seed(server)
+        _seed_examples(server)
         scripts = str(Path(sys.executable).parent)
         environ = {
             "BASETEN_API_KEY": server.api_key,
@@ -199,32 +190,6 @@ class DocsServer:
         stack, self._stack = self._stack, None
         if stack is not None:
             stack.close()
-
-
-def seed(server: FakeLoopsServer) -> None:
-    """Serve the objects the docs name: samplers, a team, a run, checkpoints, a deployment."""
-    for sampler_id, fields in DOCS_SAMPLERS.items():
-        server.add_sampler(sampler_id, **fields)
-    server.add_team(DOCS_TEAM)
-    server.add_run(DOCS_RUN, base_model="Qwen/Qwen3-8B")
-    server.add_checkpoint(
-        DOCS_CHECKPOINT,
-        run_id=DOCS_RUN,
-        name="step-100",
-        files=["adapter_config.json", "adapter_model.safetensors"],
-    )
-    server.add_checkpoint(run_id=DOCS_RUN, name="step-100-trainer", target="trainer", files=3)
-    server.add_deployment(
-        DOCS_DEPLOYMENT,
-        base_model="Qwen/Qwen3-8B",
-        logs=[
-            "trainer started",
-            {"message": "step 100: loss 1.92", "level": "INFO"},
-            {"message": "GPU memory at 93%", "level": "WARNING"},
-            {"message": "NCCL timeout on rank 3, retrying", "level": "ERROR"},
-        ],
-        debug_files=["nccl.log", "stack-rank0.txt", "stack-rank1.txt"],
-    )
 
 
 def restore_environ(saved: dict[str, str | None]) -> None:

@@ -286,6 +286,8 @@ class Outcome:
     requests: int = 0
     throttled: int = 0
     finished: float = math.nan
+    started: float = math.nan
+    first_send: float = math.nan
     #: ``(time, rate)`` each time the sampled route's pacing rate changed.
     rates: list[tuple[float, float | None]] = attrs.field(factory=list)
 
@@ -308,7 +310,7 @@ class Client:
         concurrency: int,
         route: str = "samplers.get",
         policy: RetryPolicy | None = None,
-        timeout: float | None = None,
+        deadline: float | None = 60.0,
         start: float = 0.0,
         cpu_per_request: float = 0.0001,
         seed: int = 0,
@@ -316,7 +318,7 @@ class Client:
         self.clock, self.server, self.controller = clock, server, controller
         self.route = route
         self.policy = policy or RetryPolicy()
-        self.timeout = timeout
+        self.deadline = deadline  # each lookup's, from when it starts (the client's timeout)
         self.cpu = cpu_per_request
         self.random = random.Random(seed)
         self.outcome = Outcome(ids)
@@ -327,6 +329,7 @@ class Client:
         self._last_rate: float | str | None = "unset"
         self._dispatch_at = math.inf
         self._left = ids
+        self.outcome.started = start
         for _ in range(min(concurrency, ids)):
             clock.at(start, self._next)
 
@@ -344,10 +347,7 @@ class Client:
                     self.clock.at(later[0][0], self._next)
                 return
             item = item_or_none
-            deadline = self.policy.deadline
-            if self.timeout is not None:
-                deadline = self.timeout if deadline is None else min(deadline, self.timeout)
-            state = RetryState(None if deadline is None else now + deadline)
+            state = RetryState(None if self.deadline is None else now + self.deadline)
         self._attempt(item, state)
 
     def _attempt(self, item: int, state: RetryState) -> None:
@@ -359,6 +359,7 @@ class Client:
         wait = controller.expected_wait(now)
         if state.deadline is not None and now + wait >= state.deadline:
             self._lost()  # APITimeoutError: the slot would come after the deadline
+            self.clock.at(now, self._next)  # and the worker takes the next id
             return
         controller.queue.append((item, state))
         self._dispatch()
@@ -377,6 +378,7 @@ class Client:
         while queue and queue[0][1].deadline is not None and queue[0][1].deadline <= now:  # type: ignore[index]
             queue.popleft()
             self._lost()
+            self.clock.at(now, self._next)
         if queue:
             when = max(controller.next_slot(), now + 1e-6)
             if when < self._dispatch_at or self._dispatch_at <= now:
@@ -392,6 +394,8 @@ class Client:
         now = self.clock.now
         self._busy_until = max(self._busy_until, now) + self.cpu
         sent_at = self._busy_until
+        if not self.outcome.requests:
+            self.outcome.first_send = sent_at
         self.outcome.requests += 1
         latency = self.server.latency + self.random.random() * self.server.jitter
         arrival = sent_at + latency / 2
@@ -423,7 +427,7 @@ class Client:
             self.policy, state, error, paced=controller.rate is not None, now=now, rand=0.5
         )
         if decision is None:
-            self._lost()
+            self._lost()  # the worker goes on below
         elif decision[0] > 0:  # handed back to the engine, resumed when due
             heapq.heappush(self._later, (now + decision[0], next(self._order), item, state))
         else:
@@ -570,6 +574,10 @@ def run(
                 concurrency=scenario.concurrency,
                 start=number * 0.001,  # processes start a millisecond apart
                 seed=seed * 1000 + number,
+                # botocore waits for its token bucket as long as it takes, and gives up after
+                # max_attempts: no deadline, and attempts enough never to lose an id.
+                policy=RetryPolicy(max_attempts=1000) if peer == "botocore" else None,
+                deadline=None if peer == "botocore" else 60.0,
             )
         )
     _schedule_limit_changes(scenario, clock, clients, limit, peer)
@@ -613,6 +621,79 @@ def _schedule_limit_changes(
         clock.at(0.0, watch)
 
 
+# -- the review's probes ----------------------------------------------------------------------
+
+
+def batch_after(clock: Clock, server: Server, controller: Controller, **settings: Any) -> Outcome:
+    """Run one more ``get_many`` on ``controller`` (state kept), from now until it is done."""
+    client = Client(clock, server, controller, start=clock.now, **settings)
+    clock.run(until=clock.now + 600.0)
+    return client.outcome
+
+
+def stray_429_then_a_batch(ids: int = 200) -> tuple[float, float]:
+    """Seconds a batch takes after one stray 429 on an idle client, and without it."""
+    times = []
+    for stray in (frozenset({1}), frozenset()):
+        clock = Clock()
+        server = Server({}, stray=stray)
+        route = RouteFlow(FlowControl(), "samplers.get", rand=random.Random(0).random)
+        batch_after(clock, server, route, ids=1, concurrency=1)  # the one call, answered 429
+        clock.now += 5.0  # the client idles
+        outcome = batch_after(clock, server, route, ids=ids, concurrency=16)
+        times.append(outcome.finished - outcome.started)
+    return times[0], times[1]
+
+
+def scattered_429s_in_a_batch(ids: int = 1000) -> tuple[float, float]:
+    """Seconds a batch takes with 4 stray 429s among its first 16 requests, and without."""
+    times = []
+    for stray in (frozenset({3, 5, 9, 12}), frozenset()):
+        clock = Clock()
+        server = Server({}, stray=stray)
+        route = RouteFlow(FlowControl(), "samplers.get", rand=random.Random(0).random)
+        outcome = batch_after(clock, server, route, ids=ids, concurrency=64)
+        times.append(outcome.finished)
+    return times[0], times[1]
+
+
+def abandoned_slots() -> tuple[Outcome, float]:
+    """400 ids, 32 at a time, 2 s each, against 20/s; then the limit lifts: one more lookup.
+
+    Returns the batch and how long the lookup after it waited for its slot.
+    """
+    clock = Clock()
+    limit = Limit(20, 5)
+    server = Server({"*": limit})
+    route = RouteFlow(FlowControl(), "samplers.get", rand=random.Random(0).random)
+    batch = batch_after(clock, server, route, ids=400, concurrency=32, deadline=2.0)
+    server.limits.clear()
+    clock.now += 1.0
+    after = batch_after(clock, server, route, ids=1, concurrency=1)
+    return batch, after.first_send - after.started
+
+
+def logs_throttled_beside_samplers(tailers: int = 4) -> tuple[float, float]:
+    """Seconds 300 sampler lookups take while ``tailers`` tail logs limited to 1/s, and alone.
+
+    Each route has its own RouteFlow, as in the library: the logs' limit paces the logs only.
+    """
+    times = []
+    for count in (tailers, 0):
+        clock = Clock()
+        server = Server({"deployments.logs": Limit(1, 1)})
+        logs = RouteFlow(FlowControl(), "deployments.logs", rand=random.Random(0).random)
+        samplers = RouteFlow(FlowControl(), "samplers.get", rand=random.Random(1).random)
+        for number in range(count):
+            Client(
+                clock, server, logs, ids=30, concurrency=1, route="deployments.logs", seed=number
+            )
+        lookups = Client(clock, server, samplers, ids=300, concurrency=16, start=2.0, seed=9)
+        clock.run(until=2.0 + 60.0)
+        times.append(lookups.outcome.finished - 2.0)
+    return times[0], times[1]
+
+
 def table(results: Sequence[tuple[Result, Result, Result]]) -> str:
     """A Markdown table: each scenario with our client, the oracle and botocore's mode."""
     lines = [
@@ -638,10 +719,6 @@ def main(argv: Sequence[str] = ()) -> None:
         for n in names
     ]
     print(table(results))
-
-
-def _unused(*_: Any) -> None:  # pragma: no cover
-    pass
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
 import io
 import json
@@ -16,9 +17,14 @@ from pathlib import Path
 import attrs
 import pytest
 
-from baseten_loops import ClientStats, cli
+from baseten_loops import ClientStats, LoopsClient, cli
+from baseten_loops._routes import ROUTES
 from baseten_loops.cli import _escape, _progress, _render
+from baseten_loops.cli import _main as cli_main
+from baseten_loops.cli import _verbs as cli_verbs
 from baseten_loops.testing import FakeLoopsServer, Reply
+
+from .spec_payloads import operations, properties_of, request_schema
 
 KEY = "sk-cli-SECRET-0042"
 
@@ -294,7 +300,7 @@ def test_fake_server_prints_its_url_and_key(tmp_path: Path) -> None:
         first = proc.stdout.readline()
         second = proc.stdout.readline()
         proc.terminate()
-    assert first.startswith("Fake Loops API serving 7 samplers at http://127.0.0.1:")
+    assert first.startswith("Fake Loops API serving 7 generated samplers at http://127.0.0.1:")
     assert second == "API key: test-key\n"
     assert len(ids_out.read_text().split()) == 7
 
@@ -777,3 +783,148 @@ def test_progress_summary_shows_the_pacing_rate() -> None:
     paced = attrs.evolve(quiet, throttled=3, rate_limit=42.4)
     summary = _progress._progress_summary(done=10, errors=0, elapsed=1.0, stats=paced)
     assert summary.endswith("throttled x3, pacing at 42/s")
+
+
+# -- a closed stdout (`... | head -1`) -------------------------------------------------------
+
+#: So many samplers that their output overflows a pipe's buffer (64 KiB on Linux): the command
+#: is still writing when its reader has gone, whatever the timing.
+PIPE_OVERFLOW_SAMPLERS = 1500
+
+
+@pytest.mark.parametrize(
+    ("argv", "lines_read"),
+    [
+        (["samplers", "get", "--ids-file", "{ids}"], 1),  # JSON Lines, as results arrive
+        (["samplers", "get", "--ids-file", "{ids}", "--format", "table"], 1),  # rich's table
+        (["samplers", "list"], 1),  # a list verb: JSON Lines
+        (["samplers", "list", "--format", "table"], 1),
+        (["samplers", "get", "abc"], 0),  # one indented object, to a reader already gone
+        (["samplers", "wait", "abc", "--poll-interval", "0.01"], 0),
+    ],
+    ids=["get-json", "get-table", "list-json", "list-table", "get-one", "wait"],
+)
+def test_a_closed_stdout_ends_the_command_quietly_with_exit_141(
+    fake: FakeLoopsServer, tmp_path: Path, argv: list[str], lines_read: int
+) -> None:
+    fake.add_sampler("abc")
+    ids_file = tmp_path / "ids.txt"
+    ids_file.write_text("\n".join(fake.add_samplers(PIPE_OVERFLOW_SAMPLERS)))
+    env = {**os.environ, "BASETEN_API_KEY": KEY, "BASETEN_BASE_URL": fake.base_url}
+    command = [sys.executable, "-m", "baseten_loops", *(a.format(ids=ids_file) for a in argv)]
+    read_end, write_end = os.pipe()
+    reader = os.fdopen(read_end, "rb")
+    if lines_read == 0:
+        reader.close()  # the reader is gone before the command writes anything
+    with subprocess.Popen(command, env=env, stdout=write_end, stderr=subprocess.PIPE) as proc:
+        os.close(write_end)  # the command holds the only write end
+        try:
+            head = [reader.readline() for _ in range(lines_read)]
+        finally:
+            reader.close()  # `head -1` exits
+        _, err = proc.communicate(timeout=60)
+    assert all(head), head  # the reader did get its line
+    assert proc.returncode == 141  # 128 + SIGPIPE, as a command killed by SIGPIPE
+    shown = err.decode()
+    assert "Traceback" not in shown
+    assert "BrokenPipeError" not in shown
+    assert "Exception ignored" not in shown
+    if argv[1] != "wait":  # wait shows its status lines on stderr; nothing else may appear
+        assert shown == ""
+
+
+def test_a_closed_stdout_in_process_is_exit_141(
+    fake: FakeLoopsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    fake.add_sampler("abc")
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())  # no file descriptor to point elsewhere
+    assert cli.main(["samplers", "get", "abc"]) == 141
+
+
+def test_a_stdout_closed_from_the_start_is_no_error(
+    fake: FakeLoopsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.add_sampler("abc")
+    monkeypatch.setattr(sys, "stdout", None)  # what Python makes of `baseten-loops ... >&-`
+    assert cli.main(["samplers", "get", "abc"]) == 0
+
+
+# -- every option's help shows its default ---------------------------------------------------
+
+
+def all_parsers() -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    """Every (sub)command's parser, by its command line (``"runs create"``)."""
+    pending = [("", cli_main._build_parser())]
+    while pending:
+        name, parser = pending.pop()
+        yield name, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending.extend((f"{name} {sub}".strip(), p) for sub, p in action.choices.items())
+
+
+def options_with_a_default(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """The options a command line may leave out, so that something else is used instead.
+
+    Not: positionals, flags (``--faults``: on or off), ``--help`` and ``--version``, required
+    options, and the options of a group of which one must be given (``checkpoints list``).
+    """
+    in_required_group = {
+        id(action)
+        for group in parser._mutually_exclusive_groups
+        if group.required
+        for action in group._group_actions
+    }
+    for action in parser._actions:
+        if (
+            action.option_strings
+            and action.nargs != 0
+            and not action.required
+            and id(action) not in in_required_group
+        ):
+            yield action
+
+
+def spec_defaults(command: str) -> dict[str, object]:
+    """The spec's non-null defaults of the query and body fields of a verb's operation."""
+    verb = next((v for v in cli_verbs.VERBS if f"{v.group} {v.name}" == command), None)
+    if verb is None:  # not a declared verb: samplers get and wait, fake-server, demo, groups
+        return {}
+    group = verb.group
+    method = verb.method(LoopsClient("k", base_url="http://127.0.0.1:9"))
+    route = ROUTES[f"{group}.{method.__name__.removeprefix('iter_')}"]
+    _, _, operation = operations()[route.operation_id]
+    fields = {p["name"]: p["schema"] for p in operation.get("parameters", []) if "schema" in p}
+    if (body := request_schema(operation)) is not None:
+        fields.update(properties_of(body))
+    return {
+        name: node["default"] for name, node in fields.items() if node.get("default") is not None
+    }
+
+
+def test_every_option_that_can_be_left_out_shows_its_default_in_help() -> None:
+    """docs/cli.md: ``--help`` shows every option's default: argparse's, or the server's."""
+    missing = []
+    checked = 0
+    for command, parser in all_parsers():
+        shown = "".join(parser.format_help().split())  # help wraps lines, even at hyphens
+        verb_defaults = spec_defaults(command)
+        for action in options_with_a_default(parser):
+            checked += 1
+            text = " ".join(parser._get_formatter()._expand_help(action).split())
+            flag = action.option_strings[0]
+            if action.default is not None and f"(default: {action.default})" not in text:
+                missing.append(f"{command} {flag}: argparse's default {action.default!r} not shown")
+            elif "default" not in text:
+                missing.append(f"{command} {flag}: says nothing of its default: {text!r}")
+            elif "".join(text.split()) not in shown:
+                missing.append(f"{command} {flag}: {text!r} is not in the help")
+            server_default = verb_defaults.get(action.dest)
+            if server_default is not None and f"default: {server_default}" not in text:
+                missing.append(f"{command} {flag}: the server's default {server_default} not shown")
+    assert checked > 40
+    assert not missing, "\n".join(missing)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from baseten_loops import cli
 from baseten_loops.cli import _render, _verbs
 from baseten_loops.testing import FakeLoopsServer, Reply
 
+from .fake_server_process import fake_server_process
 from .test_cli import HOSTILE_MODEL, assert_inert, fake, run
 
 __all__ = ["fake"]  # the fixture, used by name
@@ -273,6 +275,29 @@ def test_checkpoints_list_by_run(fake: FakeLoopsServer, capsys: pytest.CaptureFi
     assert len(rows) == 2
 
 
+@pytest.mark.parametrize(
+    ("filters", "complaint"),
+    [
+        ([], "one of the arguments --run-id --base-model --checkpoint-path is required"),
+        (["--run-id", "r", "--base-model", "m"], "argument --base-model: not allowed with"),
+    ],
+)
+def test_checkpoints_list_needs_exactly_one_filter_before_any_request(
+    fake: FakeLoopsServer,
+    capsys: pytest.CaptureFixture[str],
+    filters: list[str],
+    complaint: str,
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["checkpoints", "list", *filters])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("usage: baseten-loops checkpoints list ")
+    assert complaint in err
+    assert fake.requests == 0  # the server would have refused it (400): not sent
+
+
 def test_checkpoints_files_streams_every_file_of_every_page(
     fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -441,9 +466,10 @@ def test_a_missing_object_is_one_error_line_and_exit_1(
 ) -> None:
     code, out, err = run(capsys, "runs", "get", "nope", "--format", output)
     assert (code, out) == (1, "")
-    assert err == (
-        f"error: nope: 404 Not Found for GET {fake.base_url}/v1/loops/runs/nope: "
-        "Run nope not found\n"
+    assert re.fullmatch(
+        re.escape(f"error: nope: 404 Not Found for GET {fake.base_url}/v1/loops/runs/nope: ")
+        + r"Run nope not found \[request id req_[0-9a-f]{12}\]\n",
+        err,
     )
 
 
@@ -556,32 +582,28 @@ def test_a_group_alone_prints_its_help_and_exits_2(capsys: pytest.CaptureFixture
     assert "logs" in capsys.readouterr().err
 
 
-def test_fake_server_seeds_an_object_for_every_verb(capsys: pytest.CaptureFixture[str]) -> None:
-    with subprocess.Popen(
-        [sys.executable, "-m", "baseten_loops", "fake-server", "--port", "0", "--samplers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            printed = [proc.stdout.readline() for _ in range(8)]
-            base_url = printed[0].split()[-1]
-            commands = [line.split() for line in printed[5:8]]
-            env = {"BASETEN_BASE_URL": base_url, "BASETEN_API_KEY": "test-key"}
-            results = [_run_printed(command[1:], env) for command in commands]
-        finally:
-            proc.terminate()
-    assert printed[4].startswith("Also serving session ")
-    assert [command[:3] for command in commands] == [
-        ["baseten-loops", "runs", "get"],
-        ["baseten-loops", "checkpoints", "files"],
-        ["baseten-loops", "deployments", "logs"],
+def test_fake_server_prints_what_to_export_and_commands_that_work() -> None:
+    with fake_server_process("--samplers", "2") as started:
+        env = started.env
+        commands = [s.split() for s in started.printed if s.startswith("  baseten-loops ")]
+        results = [_run_printed(command[1:], env) for command in commands]
+    assert set(env) == {"BASETEN_BASE_URL", "BASETEN_API_KEY"}
+    assert env["BASETEN_BASE_URL"].startswith("http://127.0.0.1:")
+    assert [command[1:3] for command in commands] == [
+        ["samplers", "get"],
+        ["runs", "get"],
+        ["checkpoints", "files"],
+        ["deployments", "logs"],
     ]
     assert all(done.returncode == 0 for done in results), [done.stderr for done in results]
-    assert "ACTIVE" in results[0].stdout
-    assert len(results[1].stdout.splitlines()) == 4  # a header and three files
-    assert "trainer started" in results[2].stdout
+    assert [row.split()[:2] for row in results[0].stdout.splitlines()[1:]] == [
+        ["abc123", "ACTIVE"],
+        ["def456", "SCALED_TO_ZERO"],
+        ["ghi789", "BUILDING"],
+    ]
+    assert "r1" in results[1].stdout
+    assert "adapter_model.safetensors" in results[2].stdout
+    assert "NCCL timeout on rank 3, retrying" in results[3].stdout
 
 
 def _run_printed(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,8 @@ import pytest
 
 from baseten_loops import (
     APITimeoutError,
+    ClientClosedError,
+    ClientThrottledError,
     ConfigurationError,
     FlowControl,
     LoopsClient,
@@ -19,7 +21,7 @@ from baseten_loops import (
     Sampler,
 )
 from baseten_loops._flow import RouteFlow
-from baseten_loops.testing import FakeLoopsServer
+from baseten_loops.testing import FakeLoopsServer, Reply
 
 
 def flow(**settings: object) -> RouteFlow:
@@ -317,3 +319,139 @@ def test_fake_server_rate_limit_settings_are_checked() -> None:
         server.set_rate_limit(0)
     with pytest.raises(ValueError, match="burst must be >= 1"):
         server.set_rate_limit(10, burst=0.5)
+
+
+# -- the review's probes, on a real server --------------------------------------------------
+
+
+def client_for(server: FakeLoopsServer, **options: object) -> LoopsClient:
+    return LoopsClient(server.api_key, base_url=server.base_url, **options)  # type: ignore[arg-type]
+
+
+async def test_wait_for_slot_false_fails_at_once_with_the_wait_it_spared() -> None:
+    async with FakeLoopsServer() as server:
+        first, second = server.add_samplers(2)
+        flow = FlowControl(max_rate=0.5, adaptive=False, wait_for_slot=False)
+        async with client_for(server, flow_control=flow) as client:
+            await client.samplers.get(first)
+            with pytest.raises(ClientThrottledError) as info:
+                await client.samplers.get(second)
+    assert 1.0 < info.value.retry_after <= 3.0  # 1/0.5 s, give or take the dither
+    assert server.requests == 1  # the refused call sent nothing
+
+
+async def test_without_pacing_a_zero_retry_after_still_backs_off() -> None:
+    async with FakeLoopsServer() as server:
+        server.add_sampler("abc")
+        server.enqueue(*[Reply(status=429, headers={"Retry-After": "0"})] * 1000, sampler_id="abc")
+        flow = FlowControl(adaptive=False)
+        async with client_for(server, flow_control=flow) as client:
+            with pytest.raises((RateLimitError, APITimeoutError)):
+                await client.samplers.get("abc", timeout=1.2)
+    # Backoff 0.5 s then 1 s (with jitter): a handful of requests, not thousands.
+    assert server.requests_by_id["abc"] <= 5
+
+
+async def test_a_throttled_logs_route_paces_only_itself() -> None:
+    async with FakeLoopsServer() as server:
+        ids = server.add_samplers(100)
+        server.add_deployment("d1")
+        server.set_rate_limit(2, burst=1, route="GET /v1/loops/deployments/{deployment_id}/logs")
+        async with client_for(server) as client:
+
+            async def tail() -> None:
+                for _ in range(4):
+                    await client.deployments.logs("d1")
+
+            tailers = [asyncio.ensure_future(tail()) for _ in range(4)]
+            await asyncio.sleep(0.5)  # the logs route is throttled by now
+            found = await client.samplers.get_many(ids, concurrency=16)
+            stats = client.stats
+            for task in tailers:
+                task.cancel()
+            await asyncio.gather(*tailers, return_exceptions=True)
+    assert len(found) == 100
+    assert server.rate_limited_by_route == {
+        "GET /v1/loops/deployments/{deployment_id}/logs": server.rate_limited
+    }
+    assert set(stats.rate_limits) <= {"deployments.logs"}
+    assert "samplers.get" not in stats.rate_limits
+
+
+async def test_a_throttled_id_does_not_hold_its_worker_while_it_waits() -> None:
+    async with FakeLoopsServer() as server:
+        server.add_sampler("a")
+        server.add_sampler("b")
+        server.add_sampler("c")
+        server.enqueue(Reply(status=429, headers={"Retry-After": "0.5"}), sampler_id="a")
+        async with client_for(server) as client:
+            found = await client.samplers.get_many(["a", "b", "c"], concurrency=1)
+    assert [sampler.id for sampler in found] == ["a", "b", "c"]
+    # One worker: while "a" waited out its Retry-After, it looked "b" and "c" up.
+    assert [request.path.rsplit("/", 1)[1] for request in server.recorded] == ["a", "b", "c", "a"]
+
+
+async def test_a_retry_after_beyond_the_cap_keeps_the_id_while_the_deadline_allows() -> None:
+    async with FakeLoopsServer() as server:
+        ids = server.add_samplers(3)
+        server.enqueue(*[Reply(status=429, headers={"Retry-After": "100"})] * 2, sampler_id=ids[0])
+        policy = RetryPolicy(max_retry_after=0.2)
+        async with client_for(server, retry=policy) as client:
+            found = await client.samplers.get_many(ids, return_exceptions=True)
+    assert all(isinstance(result, Sampler) for result in found)
+    assert server.requests_by_id[ids[0]] == 3
+
+
+async def test_calls_that_give_up_their_wait_leave_no_hole_in_the_queue() -> None:
+    async with FakeLoopsServer() as server:
+        ids = server.add_samplers(7)
+        flow = FlowControl(max_rate=2, adaptive=False)  # a slot every 0.25-0.75 s
+        async with client_for(server, flow_control=flow) as client:
+            await client.samplers.get(ids[0])
+            waiting = [asyncio.ensure_future(client.samplers.get(i)) for i in ids[1:6]]
+            await asyncio.sleep(0.05)
+            for task in waiting:
+                task.cancel()  # they gave up while queued for their slots
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await client.samplers.get(ids[6])
+            waited = loop.time() - started
+    assert server.requests == 2
+    # The next slot after the first send, not the sixth (1.25 s at least had holes been kept).
+    assert waited < 0.8
+
+
+async def test_close_ends_a_wait_for_a_slot_with_client_closed_error() -> None:
+    async with FakeLoopsServer() as server:
+        first, second = server.add_samplers(2)
+        client = client_for(server, flow_control=FlowControl(max_rate=0.2, adaptive=False))
+        await client.samplers.get(first)
+        waiting = asyncio.ensure_future(client.samplers.get(second))
+        await asyncio.sleep(0.05)
+        await client.close()
+        with pytest.raises(ClientClosedError):
+            await asyncio.wait_for(waiting, 2)
+    assert server.requests == 1
+
+
+async def test_the_fake_server_says_retry_after_as_told() -> None:
+    async with FakeLoopsServer(rate_limit=1, rate_limit_burst=1) as server:
+        server.add_sampler("abc")
+        policy = RetryPolicy(max_attempts=1)
+        seen = {}
+        async with client_for(server, retry=policy) as client:
+            await client.samplers.get("abc")
+            for setting in ("ceil", "exact", "date", "none", 30):
+                server.retry_after = setting
+                with pytest.raises(RateLimitError) as info:
+                    await client.samplers.get("abc")
+                seen[setting] = info.value.retry_after
+    assert seen["ceil"] == 1.0
+    assert seen["exact"] is not None and 0 < seen["exact"] < 1.0
+    assert seen["date"] is not None and 0 <= seen["date"] <= 2.0
+    assert seen["none"] is None
+    assert seen[30] == 30.0
+    with pytest.raises(ValueError, match="retry_after must be"):
+        FakeLoopsServer(retry_after="soon")
+    with pytest.raises(ValueError, match="names no operation"):
+        FakeLoopsServer().set_rate_limit(1, route="GET /v1/loops/samplers/abc")

@@ -82,6 +82,8 @@ class Field:
 #: The ``scope`` query parameter of the lists that show only the caller's objects unless
 #: ``scope=org`` (see :meth:`baseten_loops._fake._state.FakeState.visible`).
 SCOPE = Field("scope")
+#: The values of the spec's ``V1AvailabilityModel`` (a closed enum in requests).
+AVAILABILITY_MODELS = ("dedicated", "spot")
 
 
 def _validation_error(complaints: list[str]) -> ApiError:

@@ -135,6 +135,17 @@ class ScriptedReplies:
         return None
 
 
+def route_key(route: str) -> str:
+    """The ``"METHOD /template"`` key of the operation ``route`` names (``ValueError`` if none).
+
+    ``route`` is an operation id or ``"METHOD /template"``, as ``enqueue(route=...)`` takes.
+    """
+    key = _reply_key(route)
+    if key is None or key[0] != "route":
+        raise ValueError(f"{route!r} names no operation (a template or an operation id)")
+    return key[1]
+
+
 def _reply_key(route: str | None) -> tuple[str, str] | None:
     """Where ``enqueue(route=...)`` files its replies; ``ValueError`` if no operation matches."""
     if route is None:

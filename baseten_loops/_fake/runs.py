@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._checks import SCOPE, Call, Field
+from ._checks import AVAILABILITY_MODELS, SCOPE, Call, Field
 from ._routing import Answer, Route, deactivated
 from ._state import CALLER, FakeState, now, rfc3339
 from .deployments import add_deployment
@@ -120,7 +120,7 @@ _RUN_FIELDS = (
     Field("lora_rank", int, nullable=False, minimum=1),
     Field("seed", int),
     Field("scale_down_delay_seconds", int, nullable=False, minimum=1, maximum=3600),
-    Field("availability_model", nullable=False),
+    Field("availability_model", nullable=False, choices=AVAILABILITY_MODELS),
     Field("replicas", int, nullable=False, minimum=1),
     Field("path"),
     Field("reuse_from_run_id"),

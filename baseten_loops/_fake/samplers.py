@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._checks import SCOPE, ApiError, Call, Field, bad_request
+from ._checks import AVAILABILITY_MODELS, SCOPE, ApiError, Call, Field, bad_request
 from ._routing import Answer, Route, deactivated
 from ._state import CALLER, FakeState, now, rfc3339
 
@@ -32,6 +32,8 @@ def sampler_payload(
         "user": dict(CALLER),
         "instance_type": None,
         "node_count": 1,
+        # A field this client does not know (the live API adds some over time).
+        "autoscaling_settings": {"min_replica": 0, "max_replica": 1},
     }
     payload.update(extra)
     return payload
@@ -134,7 +136,7 @@ def deactivate_sampler(state: FakeState, call: Call) -> Answer:
 
 
 _SAMPLER_FIELDS = (
-    Field("availability_model"),
+    Field("availability_model", choices=AVAILABILITY_MODELS),
     Field("session_id", required=True, nullable=False),
     Field("base_model"),
     Field("run_id"),

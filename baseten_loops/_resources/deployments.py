@@ -39,27 +39,6 @@ __all__ = ["DeploymentsResource", "DeploymentsResourceWithRawResponse"]
 class DeploymentsResource(Resource):
     """``client.deployments``: Loops deployments (a run's trainer and sampler infrastructure)."""
 
-    async def list(
-        self,
-        *,
-        scope: str | None = None,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> list[Deployment]:
-        """List deployments (``GET /v1/loops/deployments``).
-
-        Args:
-            scope: ``"org"`` for every deployment of your organization; by default your own.
-            timeout: Seconds for this call in all (default: the client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return [
-            *await self._call(
-                DEPLOYMENTS_LIST, scope=scope, timeout=timeout, extra_headers=extra_headers
-            )
-        ]
-
     async def get(
         self,
         deployment_id: str,
@@ -97,7 +76,7 @@ class DeploymentsResource(Resource):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> builtins.list[Deployment]: ...
+    ) -> list[Deployment]: ...
 
     @overload
     async def get_many(
@@ -109,7 +88,7 @@ class DeploymentsResource(Resource):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> builtins.list[Deployment | LoopsError]: ...
+    ) -> list[Deployment | LoopsError]: ...
 
     async def get_many(
         self,
@@ -120,7 +99,7 @@ class DeploymentsResource(Resource):
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
-    ) -> builtins.list[Deployment] | builtins.list[Deployment | LoopsError]:
+    ) -> list[Deployment] | list[Deployment | LoopsError]:
         """Look up many deployments concurrently; results come back in input order.
 
         As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
@@ -180,6 +159,27 @@ class DeploymentsResource(Resource):
         async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
             async for item in lookups:
                 yield item
+
+    async def list(
+        self,
+        *,
+        scope: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Deployment]:
+        """List deployments (``GET /v1/loops/deployments``).
+
+        Args:
+            scope: ``"org"`` for every deployment of your organization; by default your own.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return [
+            *await self._call(
+                DEPLOYMENTS_LIST, scope=scope, timeout=timeout, extra_headers=extra_headers
+            )
+        ]
 
     async def deactivate(
         self,

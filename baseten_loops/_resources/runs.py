@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import TYPE_CHECKING, Literal, TypedDict, overload
@@ -78,37 +77,6 @@ class RunFields(TrainerFields, total=False):
 class RunsResource(Resource):
     """``client.runs``: Loops runs, a trainer paired with a sampler."""
 
-    async def list(
-        self,
-        *,
-        run_id: str | None = None,
-        base_model: str | None = None,
-        scope: str | None = None,
-        team_id: str | None = None,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> list[Run]:
-        """List the runs visible to you (``GET /v1/loops/runs``).
-
-        Args:
-            run_id: Only the run with this id.
-            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
-            scope: ``"org"`` for every run of your organization; by default your own.
-            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
-            timeout: Seconds for this call in all (default: the client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return [
-            *await self._call(
-                RUNS_LIST,
-                team_id=team_id,
-                timeout=timeout,
-                extra_headers=extra_headers,
-                **call_arguments(locals()),
-            )
-        ]
-
     async def create(
         self,
         *,
@@ -173,7 +141,7 @@ class RunsResource(Resource):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> builtins.list[Run]: ...
+    ) -> list[Run]: ...
 
     @overload
     async def get_many(
@@ -185,7 +153,7 @@ class RunsResource(Resource):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> builtins.list[Run | LoopsError]: ...
+    ) -> list[Run | LoopsError]: ...
 
     async def get_many(
         self,
@@ -196,7 +164,7 @@ class RunsResource(Resource):
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
-    ) -> builtins.list[Run] | builtins.list[Run | LoopsError]:
+    ) -> list[Run] | list[Run | LoopsError]:
         """Look up many runs concurrently; results come back in input order.
 
         As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
@@ -252,6 +220,37 @@ class RunsResource(Resource):
         async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
             async for item in lookups:
                 yield item
+
+    async def list(
+        self,
+        *,
+        run_id: str | None = None,
+        base_model: str | None = None,
+        scope: str | None = None,
+        team_id: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Run]:
+        """List the runs visible to you (``GET /v1/loops/runs``).
+
+        Args:
+            run_id: Only the run with this id.
+            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
+            scope: ``"org"`` for every run of your organization; by default your own.
+            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return [
+            *await self._call(
+                RUNS_LIST,
+                team_id=team_id,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                **call_arguments(locals()),
+            )
+        ]
 
     async def deactivate(
         self, run_id: str, *, timeout: float | None = None, extra_headers: ExtraHeaders = None

@@ -5,7 +5,8 @@ get, create, deactivate, files, logs of samplers, runs, sessions, checkpoints an
 declared in ``_verbs.VERBS`` and run by ``_verbs._run_verb``.
 
 Exit codes: 0 success; 1 a request failed (each failure on stderr, successes still printed);
-2 usage or configuration errors, and a refused API key (401). Tables and progress bars use rich
+2 usage or configuration errors, and a refused API key (401); 130 Ctrl-C; 141 stdout closed by
+its reader (``| head -1``), ended quietly. Tables and progress bars use rich
 when it is installed (``pip install 'aio-baseten-loops[cli]'``) and plain text otherwise.
 
 Every string that comes from the server or from an ids file is shown through
@@ -22,7 +23,8 @@ The modules, one concern each:
 - ``_progress``: bulk lookups' progress bar on a terminal (rich) and their errors, on stderr.
 - ``_samplers``: ``samplers get`` and ``samplers wait``.
 - ``_verbs``: the declared everyday verbs and the one function that runs them.
-- ``_fake``: ``fake-server`` and ``demo``.
+- ``_fake``: ``fake-server`` and ``demo``, and the objects the docs' examples use, which
+  ``fake-server`` serves and the docs' tests seed (``_seed_examples``).
 """
 
 from ._main import main

@@ -1,4 +1,8 @@
-"""``fake-server`` and ``demo``: the bundled fake Loops API, served or driven in-process."""
+"""``fake-server`` and ``demo``: the bundled fake Loops API, served or driven in-process.
+
+Also the objects the docs' examples name (:func:`_seed_examples`): ``fake-server`` serves them,
+and the docs' tests seed every server with them, so the examples run for a reader too.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import collections
 import errno
 import sys
 import time
+from typing import Any
 
 from .._client import LoopsClient
 from .._exceptions import LoopsError
@@ -48,7 +53,9 @@ def _add_fake_server_and_demo(
         "--faults", action="store_true", help="inject a degraded service's faults at random"
     )
     fake.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
-    fake.add_argument("--ids-out", metavar="FILE", help="write the generated ids to FILE")
+    fake.add_argument(
+        "--ids-out", metavar="FILE", help="write the generated ids to FILE (default: none)"
+    )
     fake.set_defaults(run=_run_fake_server)
 
     demo = commands.add_parser(
@@ -80,19 +87,62 @@ def _run_fake_server(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(server, ids, examples, args.port, args.ids_out))
 
 
+#: Sampler id -> fields: the samplers the docs' examples look up.
+EXAMPLE_SAMPLERS: dict[str, dict[str, Any]] = {
+    "abc123": {"status": "ACTIVE", "base_model": "Qwen/Qwen3-8B"},
+    "def456": {"status": "SCALED_TO_ZERO", "base_model": "meta-llama/Llama-3.1-8B-Instruct"},
+    "ghi789": {"status": "BUILDING", "base_model": "Qwen/Qwen3-8B"},
+}
+#: A team, for ``team_id=`` examples.
+EXAMPLE_TEAM = "t1"
+#: A run of ``Qwen/Qwen3-8B`` that is up: its deployment ``RUNNING``, its sampler ``ACTIVE``.
+EXAMPLE_RUN = "r1"
+#: A sampler checkpoint of ``r1`` named ``step-100`` (``bt://loops:r1/sampler_weights/step-100``),
+#: with two files; ``r1`` also has a trainer checkpoint, ``step-100-trainer``.
+EXAMPLE_CHECKPOINT = "c1"
+#: A ``RUNNING`` deployment with log lines at INFO, WARNING and ERROR and a debug archive.
+EXAMPLE_DEPLOYMENT = "d1"
+
+
 def _seed_examples(server: FakeLoopsServer) -> list[str]:
-    """Serve one of everything the verbs work on; return lines naming them, to try them on."""
-    session = server.add_session()
-    run = server.add_run(session_id=session["id"])
-    deployment_id = run["deployment_id"]
-    server.add_logs(deployment_id, ["trainer started", "step 1: loss 2.31", "step 2: loss 2.07"])
-    checkpoint = server.add_checkpoint(run_id=run["id"], files=3)
+    """Serve the objects the docs' examples name; return lines that say so, to print.
+
+    One function for ``fake-server`` and for the test harness that runs every example of the
+    docs (tests/docs_blocks.py), so an example that runs in the tests runs for a reader who
+    pastes it against ``baseten-loops fake-server``. The examples only read these objects; what
+    an example changes, it creates first.
+    """
+    for sampler_id, fields in EXAMPLE_SAMPLERS.items():
+        server.add_sampler(sampler_id, **fields)
+    server.add_team(EXAMPLE_TEAM)
+    server.add_run(EXAMPLE_RUN, base_model="Qwen/Qwen3-8B")
+    server.add_checkpoint(
+        EXAMPLE_CHECKPOINT,
+        run_id=EXAMPLE_RUN,
+        name="step-100",
+        files=["adapter_config.json", "adapter_model.safetensors"],
+    )
+    server.add_checkpoint(run_id=EXAMPLE_RUN, name="step-100-trainer", target="trainer", files=3)
+    server.add_deployment(
+        EXAMPLE_DEPLOYMENT,
+        base_model="Qwen/Qwen3-8B",
+        logs=[
+            "trainer started",
+            {"message": "step 100: loss 1.92", "level": "INFO"},
+            {"message": "GPU memory at 93%", "level": "WARNING"},
+            {"message": "NCCL timeout on rank 3, retrying", "level": "ERROR"},
+        ],
+        debug_files=["nccl.log", "stack-rank0.txt", "stack-rank1.txt"],
+    )
+    samplers = " ".join(EXAMPLE_SAMPLERS)
     return [
-        f"Also serving session {session['id']}, run {run['id']} (sampler "
-        f"{run['sampler']['id']}, deployment {deployment_id}) and checkpoint {checkpoint['id']}:",
-        f"  baseten-loops runs get {run['id']} --format table",
-        f"  baseten-loops checkpoints files {checkpoint['id']} --format table",
-        f"  baseten-loops deployments logs {deployment_id} --format table",
+        f"Also serving what the docs' examples use: samplers {samplers}, run {EXAMPLE_RUN}, "
+        f"checkpoint {EXAMPLE_CHECKPOINT}, deployment {EXAMPLE_DEPLOYMENT}, team {EXAMPLE_TEAM}. "
+        "Try:",
+        f"  baseten-loops samplers get {' '.join(EXAMPLE_SAMPLERS)} --format table",
+        f"  baseten-loops runs get {EXAMPLE_RUN} --format table",
+        f"  baseten-loops checkpoints files {EXAMPLE_CHECKPOINT} --format table",
+        f"  baseten-loops deployments logs {EXAMPLE_DEPLOYMENT} --format table",
     ]
 
 
@@ -111,12 +161,14 @@ async def _serve(
     try:
         if ids_out is not None:
             _write_ids(ids_out, ids)  # once the port is ours: no file for a server that failed
-        print(f"Fake Loops API serving {len(ids)} samplers at {server.base_url}")
+        print(f"Fake Loops API serving {len(ids)} generated samplers at {server.base_url}")
         print(f"API key: {server.api_key}")
-        print(f"  export BASETEN_BASE_URL={server.base_url} BASETEN_API_KEY={server.api_key}")
-        if ids:
-            print(f"  baseten-loops samplers get {' '.join(ids[:3])}")
+        print("Point the command line and the docs' examples at it, in another terminal:")
+        print(f"  export BASETEN_BASE_URL={server.base_url}")
+        print(f"  export BASETEN_API_KEY={server.api_key}")
         print("\n".join(examples))
+        if ids_out is not None:
+            print(f"  baseten-loops samplers get --ids-file {_source(ids_out)} --format table")
         print("Press Ctrl-C to stop.", flush=True)
         await asyncio.Event().wait()
     finally:

@@ -40,7 +40,8 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     key.add_argument(
         "--api-key-file",
         metavar="FILE",
-        help="read the API key from FILE ('-': stdin); surrounding whitespace is ignored",
+        help="read the API key from FILE ('-': stdin); surrounding whitespace is ignored "
+        "(default: none, --api-key or BASETEN_API_KEY)",
     )
     key.add_argument(
         "--api-key",

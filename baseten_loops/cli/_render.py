@@ -7,6 +7,7 @@ table when it is installed, plain columns otherwise.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -120,7 +121,14 @@ def _print_table(objects: Sequence[object], columns: Columns) -> None:
     table = Table(*header, box=None, pad_edge=False)
     for row in rows:
         table.add_row(*(Text(cell) for cell in row))  # Text: never parsed as markup
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)  # sized and styled for stdout, as if printing to it
+    with console.capture() as captured:
+        console.print(table)
+    # Line by line: one big write to a pipe whose reader goes away midway (``| head -1``) is
+    # cut short without an error (io.BufferedWriter returns the short count, which
+    # sys.stdout drops), where a line-sized write fails with BrokenPipeError for ``main``.
+    for line in captured.get().splitlines(keepends=True):
+        sys.stdout.write(line)
 
 
 class _Printer:

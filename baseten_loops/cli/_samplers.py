@@ -46,7 +46,9 @@ def _add_get_and_wait(
     )
     get.add_argument("ids", nargs="*", metavar="ID", help="sampler ids")
     get.add_argument(
-        "--ids-file", metavar="FILE", help="read more ids from FILE, one per line ('-': stdin)"
+        "--ids-file",
+        metavar="FILE",
+        help="read more ids from FILE, one per line ('-': stdin) (default: none, the IDs only)",
     )
     get.add_argument("--format", choices=("json", "table"), default="json", help="output format")
     get.add_argument(

@@ -58,9 +58,10 @@ def _option(*flags: str, **settings: Any) -> _Option:
 class _Verb:
     """A command that calls one library method and prints what it returns.
 
-    Every argument of :attr:`options` is handed to the method as the keyword of its ``dest``
-    (``--run-id`` as ``run_id``, ``--team`` as ``team_id``); one left out is ``None``, which the
-    library does not send.
+    Every argument of :attr:`options` and :attr:`one_of` is handed to the method as the keyword
+    of its ``dest`` (``--run-id`` as ``run_id``, ``--team`` as ``team_id``); one left out is
+    ``None``, which the library does not send. An option's help says what is used when it is
+    left out (``(server default: 500)``): ``--help`` shows every option's default.
 
     Attributes:
         group: The command group (a key of :data:`GROUPS`).
@@ -69,6 +70,8 @@ class _Verb:
         method: The library method to call, from a client.
         columns: The table of ``--format table``.
         options: The method's arguments.
+        one_of: Options of which exactly one must be given (a usage error otherwise, before
+            any request), for an operation the server refuses without exactly one.
         check_with: For a create, which is never sent twice: the command that shows whether
             an ambiguous failure created the object after all.
 
@@ -80,6 +83,7 @@ class _Verb:
     method: Callable[[LoopsClient], Callable[..., Any]]
     columns: Columns
     options: tuple[_Option, ...] = ()
+    one_of: tuple[_Option, ...] = ()
     check_with: str | None = None
 
 
@@ -103,16 +107,21 @@ def _id_argument(name: str, what: str) -> _Option:
     return _option(name, metavar=name.upper(), help=what)
 
 
-_TEAM = _option("--team", dest="team_id", metavar="TEAM_ID", help="act within this team")
+_TEAM = _option(
+    "--team",
+    dest="team_id",
+    metavar="TEAM_ID",
+    help="act within this team (default: none, your organization's /v1/loops routes)",
+)
 _SCOPE = _option(
     "--scope", metavar="SCOPE", help="'org': everyone's in your organization (default: your own)"
 )
-_ONLY_RUN = _option("--run-id", help="only this run's")
-_ONLY_BASE_MODEL = _option("--base-model", help="only those of this base model")
+_ONLY_RUN = _option("--run-id", help="only this run's (default: any run's)")
+_ONLY_BASE_MODEL = _option("--base-model", help="only those of this base model (default: any)")
 _SESSION = _option("--session-id", required=True, help="the session (`sessions create`)")
-_AVAILABILITY = _option(
-    "--availability-model", choices=("dedicated", "spot"), help="capacity to run on"
-)
+_SERVER_DEFAULT = "(default: the server's)"
+_AVAILABILITY = ("--availability-model",)
+_AVAILABILITY_CHOICES = ("dedicated", "spot")
 
 VERBS: tuple[_Verb, ...] = (
     _Verb(
@@ -131,18 +140,32 @@ VERBS: tuple[_Verb, ...] = (
         SAMPLER_COLUMNS,
         (
             _SESSION,
-            _option("--base-model", help="the base model of a standalone sampler"),
-            _option("--run-id", help="the run to pair it with"),
-            _option("--model-path", help="a bt:// sampler checkpoint to serve"),
-            _AVAILABILITY,
+            _option(
+                "--base-model",
+                help="the base model of a standalone sampler (default: that of --run-id or "
+                "--model-path)",
+            ),
+            _option("--run-id", help="the run to pair it with (default: none, standalone)"),
+            _option(
+                "--model-path",
+                help="a bt:// sampler checkpoint to serve (default: none, the base model)",
+            ),
+            _option(
+                *_AVAILABILITY,
+                choices=_AVAILABILITY_CHOICES,
+                help=f"capacity to run on {_SERVER_DEFAULT}",
+            ),
             _option(
                 "--max-seq-length",
                 type=_positive_int,
                 metavar="N",
-                help="longest prompt, in tokens",
+                help=f"longest prompt, in tokens {_SERVER_DEFAULT}",
             ),
             _option(
-                "--num-replicas", type=_positive_int, metavar="N", help="replicas (min and max)"
+                "--num-replicas",
+                type=_positive_int,
+                metavar="N",
+                help=f"replicas (min and max) {_SERVER_DEFAULT}",
             ),
             _TEAM,
         ),
@@ -182,18 +205,45 @@ VERBS: tuple[_Verb, ...] = (
             _SESSION,
             _option("--base-model", required=True, help="the HuggingFace model to train"),
             _option("--name", help="a display name (server default: the base model's)"),
-            _option("--lora-rank", type=_positive_int, metavar="N", help="LoRA rank (server: 64)"),
             _option(
-                "--max-seq-len", type=_positive_int, metavar="N", help="longest example, in tokens"
+                "--lora-rank",
+                type=_positive_int,
+                metavar="N",
+                help="LoRA rank (server default: 64)",
             ),
-            _option("--seed", type=int, metavar="N", help="random seed"),
-            _AVAILABILITY,
-            _option("--replicas", type=_positive_int, metavar="N", help="trainer replicas"),
             _option(
-                "--sampler-num-replicas", type=_positive_int, metavar="N", help="sampler replicas"
+                "--max-seq-len",
+                type=_positive_int,
+                metavar="N",
+                help=f"longest example, in tokens {_SERVER_DEFAULT}",
             ),
-            _option("--path", help="a bt:// trainer checkpoint to start from"),
-            _option("--reuse-from-run-id", metavar="RUN_ID", help="a run to reuse machines of"),
+            _option("--seed", type=int, metavar="N", help=f"random seed {_SERVER_DEFAULT}"),
+            _option(
+                *_AVAILABILITY,
+                choices=_AVAILABILITY_CHOICES,
+                help="capacity to run on (server default: dedicated)",
+            ),
+            _option(
+                "--replicas",
+                type=_positive_int,
+                metavar="N",
+                help="trainer replicas (server default: 1)",
+            ),
+            _option(
+                "--sampler-num-replicas",
+                type=_positive_int,
+                metavar="N",
+                help=f"sampler replicas {_SERVER_DEFAULT}",
+            ),
+            _option(
+                "--path",
+                help="a bt:// trainer checkpoint to start from (default: none, the base model)",
+            ),
+            _option(
+                "--reuse-from-run-id",
+                metavar="RUN_ID",
+                help="a run to reuse machines of (default: none)",
+            ),
             _TEAM,
         ),
         check_with="runs list",
@@ -228,9 +278,9 @@ VERBS: tuple[_Verb, ...] = (
         "list checkpoints (give one filter)",
         lambda client: client.checkpoints.list,
         CHECKPOINT_COLUMNS,
-        (
-            _ONLY_RUN,
-            _ONLY_BASE_MODEL,
+        one_of=(
+            _option("--run-id", help="only this run's"),
+            _option("--base-model", help="only those of this base model"),
             _option("--checkpoint-path", metavar="URI", help="only the one at this bt:// URI"),
         ),
     ),
@@ -242,7 +292,12 @@ VERBS: tuple[_Verb, ...] = (
         FILE_COLUMNS,
         (
             _id_argument("checkpoint_id", "the checkpoint"),
-            _option("--page-size", type=_positive_int, metavar="N", help="files per request"),
+            _option(
+                "--page-size",
+                type=_positive_int,
+                metavar="N",
+                help="files per request (server default: 1000)",
+            ),
         ),
     ),
     _Verb(
@@ -284,10 +339,21 @@ VERBS: tuple[_Verb, ...] = (
                 metavar="TIME",
                 help="window end: epoch milliseconds or ISO 8601 (server default: now)",
             ),
-            _option("--limit", type=_positive_int, metavar="N", help="at most N lines (1-1000)"),
-            _option("--direction", choices=("asc", "desc"), help="oldest or newest first"),
             _option(
-                "--min-level", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="lowest level"
+                "--limit",
+                type=_positive_int,
+                metavar="N",
+                help="at most N lines, 1-1000 (server default: 500)",
+            ),
+            _option(
+                "--direction",
+                choices=("asc", "desc"),
+                help="oldest or newest first (server default: desc)",
+            ),
+            _option(
+                "--min-level",
+                choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                help="lowest level (default: none, every line, with a level or without)",
             ),
         ),
     ),
@@ -303,6 +369,9 @@ def _add_verb(commands: argparse._SubParsersAction[argparse.ArgumentParser], ver
         formatter_class=_HelpFormatter,
     )
     keywords = tuple(parser.add_argument(*o.flags, **o.settings).dest for o in verb.options)
+    if verb.one_of:
+        group = parser.add_mutually_exclusive_group(required=True)
+        keywords += tuple(group.add_argument(*o.flags, **o.settings).dest for o in verb.one_of)
     parser.add_argument("--format", choices=("json", "table"), default="json", help="output format")
     _add_client_options(parser)
     parser.set_defaults(run=functools.partial(_run_verb, verb, keywords))

@@ -1,0 +1,188 @@
+"""The generator of the sync twin (baseten_loops/_generate_sync.py), on copies of the source."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import baseten_loops
+from baseten_loops._generate_sync import OUTPUT, GeneratorError, generate, main
+
+PACKAGE = Path(baseten_loops.__file__).parent
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    """A copy of the async source the generator reads: _client.py and _resources/."""
+    copy = tmp_path / "baseten_loops"
+    copy.mkdir()
+    shutil.copy(PACKAGE / "_client.py", copy / "_client.py")
+    shutil.copytree(PACKAGE / "_resources", copy / "_resources")
+    return copy
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def _add_to_runs(package: Path, code: str) -> None:
+    """Append methods (indented as in the class) to RunsResource, before TrainersResource."""
+    _edit(
+        package / "_resources" / "runs.py",
+        "\n\nclass TrainersResource",
+        code + "\n\nclass TrainersResource",
+    )
+
+
+def test_generating_from_a_copy_gives_the_file_on_disk(package: Path) -> None:
+    assert generate(package) == OUTPUT.read_text()
+
+
+def test_the_bulk_methods_of_another_group_get_paced_typed_twins(package: Path) -> None:
+    # runs has get_many/iter_many, as samplers has them (issue 16).
+    generated = generate(package)
+    runs = generated.split("class SyncRunsResource")[1].split("\nclass ")[0]
+    assert "    ) -> SyncIterator[tuple[str, Run | LoopsError]]:" in runs
+    assert "            PacedIds(ids),\n            concurrency=concurrency," in runs
+    assert runs.count("    @overload\n    def get_many(") == 2
+    assert '"Callable[..., Awaitable[list[Run] | list[Run | LoopsError]]]"' in runs
+    assert "from . import _bulk" in generated
+    compile(generated, "_sync_generated.py", "exec")  # and it is Python
+
+
+def test_a_new_group_and_a_new_option_appear(package: Path) -> None:
+    (package / "_resources" / "experiments.py").write_text(
+        '''"""Experiments."""
+
+from ._base import Resource
+
+
+class ExperimentsResource(Resource):
+    """``client.experiments``: experiments."""
+
+    async def get(self, experiment_id: str, /, *names: str, **labels: int) -> str:
+        """One experiment."""
+        return experiment_id
+'''
+    )
+    _edit(
+        package / "_client.py",
+        "        self.user_config = UserConfigResource(self._http)",
+        "        self.user_config = UserConfigResource(self._http)\n"
+        "        self.experiments = ExperimentsResource(self._http)",
+    )
+    _edit(
+        package / "_client.py",
+        "    UserConfigResourceWithRawResponse,\n)",
+        "    UserConfigResourceWithRawResponse,\n)\n"
+        "from ._resources.experiments import ExperimentsResource",
+    )
+    _edit(
+        package / "_client.py",
+        "        max_connections: int = 100,",
+        "        max_connections: int = 100,\n        http2: bool = False,",
+    )
+    generated = generate(package)
+    assert "class SyncExperimentsResource(SyncResource[ExperimentsResource]):" in generated
+    assert (
+        '    def experiments(self) -> SyncExperimentsResource:\n        """Experiments."""'
+        in generated
+    )
+    assert (
+        "        experiment_id: str,\n        /,\n        *names: str,\n        **labels: int,\n"
+        in generated
+    )
+    assert "            experiment_id,\n            *names,\n            **labels,\n" in generated
+    assert "        http2: bool = False,\n" in generated
+    assert "                http2=http2,\n" in generated
+    assert '    "SyncExperimentsResource",' in generated
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("    limit = 10\n", "public attribute"),
+        (
+            '    def helper(self) -> int:\n        """A helper."""\n        return 1\n',
+            "neither async",
+        ),
+        (
+            "    @staticmethod\n    async def helper() -> int:\n"
+            '        """A helper."""\n        return 1\n',
+            "decorator",
+        ),
+        (
+            '    async def helper(self) -> AsyncIterator[int]:\n        """Made later."""\n'
+            "        return self._iter()\n",
+            "async def` returning an async iterator",
+        ),
+        ("    async def helper(self) -> int:\n        return 1\n", "no docstring"),
+        ('    async def helper(self):\n        """Untyped."""\n', "no return type"),
+        ('    async def helper(self) -> Unknown:\n        """Unknown."""\n', "never imported"),
+        (
+            "    async def helper(\n        self,\n    ) -> dict[\n        str, int\n    ]:\n"
+            '        """Long."""\n',
+            "spans lines",
+        ),
+    ],
+    ids=[
+        "attribute",
+        "plain method",
+        "decorator",
+        "awaited iterator",
+        "docstring",
+        "untyped",
+        "unknown name",
+        "multi-line",
+    ],
+)
+def test_a_shape_it_does_not_know_stops_it(package: Path, code: str, message: str) -> None:
+    _add_to_runs(package, "\n" + code)
+    with pytest.raises(GeneratorError, match=message):
+        generate(package)
+
+
+def test_a_name_that_means_two_things_stops_it(package: Path) -> None:
+    _edit(
+        package / "_resources" / "sessions.py",
+        "from ._base import ExtraHeaders, RawLookups, Resource",
+        "from .._models import Run as ExtraHeaders\nfrom ._base import RawLookups, Resource",
+    )
+    with pytest.raises(GeneratorError, match="means different things"):
+        generate(package)
+
+
+def test_check_tells_whether_the_file_is_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "_sync_generated.py"
+    assert main(["--check", "--output", str(output)]) == 1  # missing
+    assert "is stale: run python -m baseten_loops._generate_sync" in capsys.readouterr().err
+    assert main(["--output", str(output)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert output.read_text() == OUTPUT.read_text()
+    assert main(["--output", str(output)]) == 0  # nothing to write
+    assert "is current" in capsys.readouterr().out
+    assert main(["--check", "--output", str(output)]) == 0
+    output.write_text(output.read_text() + "# edited by hand\n")
+    assert main(["--check", "--output", str(output)]) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["-m", "baseten_loops._generate_sync"], [str(PACKAGE / "_generate_sync.py")]],
+    ids=["module", "script"],
+)
+def test_it_runs_as_a_module_and_as_a_script(command: list[str]) -> None:
+    # As a script it needs no import of the package, which a broken generated file would stop.
+    done = subprocess.run(
+        [sys.executable, *command, "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("_sync_generated.py is current\n")
