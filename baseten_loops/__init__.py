@@ -20,6 +20,13 @@ names start with ``_`` are private: import from ``baseten_loops``, not from them
 Client:
     LoopsClient, ClientStats (``client.stats``), DEFAULT_BASE_URL.
 
+Raw responses (``client.with_raw_response``):
+    RawResponse, LoopsClientWithRawResponse, and one view per resource group:
+    SamplersResourceWithRawResponse, RunsResourceWithRawResponse,
+    TrainersResourceWithRawResponse, SessionsResourceWithRawResponse,
+    CheckpointsResourceWithRawResponse, DeploymentsResourceWithRawResponse,
+    CapabilitiesResourceWithRawResponse, UserConfigResourceWithRawResponse.
+
 Resources (attributes of the client):
     SamplersResource (``client.samplers``), RunsResource (``client.runs``), TrainersResource
     (``client.trainers``), SessionsResource (``client.sessions``), CheckpointsResource
@@ -66,7 +73,7 @@ Logging: the ``baseten_loops`` logger. ``BASETEN_LOOPS_LOG=debug`` (or ``info``)
 environment when the package is first imported sends its records to stderr, without code.
 """
 
-from ._client import DEFAULT_BASE_URL, LoopsClient
+from ._client import DEFAULT_BASE_URL, LoopsClient, LoopsClientWithRawResponse
 from ._exceptions import (
     APIConnectionError,
     APIStatusError,
@@ -141,16 +148,25 @@ from ._models import (
 )
 from ._resources import (
     CapabilitiesResource,
+    CapabilitiesResourceWithRawResponse,
     CheckpointsResource,
+    CheckpointsResourceWithRawResponse,
     DeploymentsResource,
+    DeploymentsResourceWithRawResponse,
     RunFields,
     RunsResource,
+    RunsResourceWithRawResponse,
     SamplersResource,
+    SamplersResourceWithRawResponse,
     SessionsResource,
+    SessionsResourceWithRawResponse,
     TrainerFields,
     TrainersResource,
+    TrainersResourceWithRawResponse,
     UserConfigResource,
+    UserConfigResourceWithRawResponse,
 )
+from ._response import RawResponse
 from ._retry import RetryBudget, RetryPolicy
 from ._routes import UNSET
 from ._session import ClientStats
@@ -181,6 +197,7 @@ __all__ = [
     "AvailabilityModel",
     "BadRequestError",
     "CapabilitiesResource",
+    "CapabilitiesResourceWithRawResponse",
     "Checkpoint",
     "CheckpointDeployment",
     "CheckpointFile",
@@ -189,6 +206,7 @@ __all__ = [
     "CheckpointSource",
     "CheckpointVolumeSource",
     "CheckpointsResource",
+    "CheckpointsResourceWithRawResponse",
     "ClientClosedError",
     "ClientStats",
     "ClientThrottledError",
@@ -204,6 +222,7 @@ __all__ = [
     "DeploymentNodeMetrics",
     "DeploymentStatus",
     "DeploymentsResource",
+    "DeploymentsResourceWithRawResponse",
     "EnablementDetails",
     "ExpertLayout",
     "FlowControl",
@@ -217,12 +236,14 @@ __all__ = [
     "Log",
     "LogLevel",
     "LoopsClient",
+    "LoopsClientWithRawResponse",
     "LoopsDeploymentStatus",
     "LoopsDeploymentStatusName",
     "LoopsError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "ResponseTimeDatapoint",
     "ResponseTooLargeError",
     "ResponseValidationError",
@@ -233,13 +254,16 @@ __all__ = [
     "RunStatus",
     "RunStatusName",
     "RunsResource",
+    "RunsResourceWithRawResponse",
     "Sampler",
     "SamplerFailedError",
     "SamplerIdTypeError",
     "SamplerStatus",
     "SamplersResource",
+    "SamplersResourceWithRawResponse",
     "Session",
     "SessionsResource",
+    "SessionsResourceWithRawResponse",
     "SortOrder",
     "StorageMetrics",
     "SupportedModel",
@@ -257,6 +281,7 @@ __all__ = [
     "TrainerCheckpointTarget",
     "TrainerFields",
     "TrainersResource",
+    "TrainersResourceWithRawResponse",
     "TrainingJobMetric",
     "UnknownCheckpointSource",
     "UnprocessableEntityError",
@@ -264,6 +289,7 @@ __all__ = [
     "User",
     "UserConfig",
     "UserConfigResource",
+    "UserConfigResourceWithRawResponse",
     "WaitFailedError",
     "WaitTimeoutError",
     "__version__",

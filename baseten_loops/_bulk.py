@@ -25,7 +25,7 @@ from ._exceptions import AuthenticationError, LoopsError
 from ._retry import Deferred, RetryState
 from ._sansio import path_segment
 
-__all__ = ["Fetch", "Ids", "check_concurrency", "get_many", "iter_many"]
+__all__ = ["Fetch", "Ids", "Progress", "check_concurrency", "get_many", "iter_many"]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -45,6 +45,10 @@ class Fetch(Protocol[T_co]):
 
 #: What the bulk calls take: any iterable of ids, or an async iterable (``iter_many`` only).
 Ids = Iterable[str] | AsyncIterable[str]
+
+#: ``get_many(on_progress=...)``: called with ``(done, total)``, ids of the input that have
+#: their result and ids in all, from the event loop's thread (see :func:`get_many`).
+Progress = Callable[[int, int], object]
 
 
 def check_concurrency(concurrency: int) -> None:
@@ -80,6 +84,7 @@ async def get_many(
     parameter: str,
     concurrency: int,
     return_exceptions: bool,
+    on_progress: Progress | None = None,
 ) -> list[T | LoopsError]:
     """Look every id up; results in input order, one request per distinct id.
 
@@ -87,6 +92,12 @@ async def get_many(
     an invalid one fails only its own slot, without it the whole call is refused before any
     request. Without ``return_exceptions`` the first failure is raised and the lookups still in
     flight are cancelled.
+
+    ``on_progress(done, total)`` is called once before the first request (``done``: the
+    invalid ids, already failed) and again each time a lookup fills its slots (all of a
+    duplicated id's at once), so ``done`` reaches ``total`` (``len(ids)``) at the end of a call
+    that does not raise. An exception it raises ends the call like a failed lookup would
+    without ``return_exceptions``.
     """
     check_concurrency(concurrency)
     bulk = _Bulk()
@@ -109,6 +120,9 @@ async def get_many(
             entry[1].append(index)
     pending = iter(positions.items())  # the distinct ids, shared by the workers
     later = _Later()
+    progress = None
+    if on_progress is not None:
+        progress = _Progress(on_progress, sum(slot is not None for slot in slots), len(slots))
 
     async def worker() -> None:
         # Results go straight into their slots: no queue, no hand-off per lookup.
@@ -136,8 +150,11 @@ async def get_many(
                     if not return_exceptions:
                         raise  # _run_workers cancels the lookups still in flight
                     result = bulk.failed(exc)
-            for index in positions[object_id][1]:
+            indexes = positions[object_id][1]
+            for index in indexes:
                 slots[index] = result
+            if progress is not None:
+                progress.advance(len(indexes))
 
     await _run_workers(worker, min(concurrency, len(positions)))
     return slots  # type: ignore[return-value]  # every slot is filled by now
@@ -226,6 +243,22 @@ async def iter_many(
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+
+
+class _Progress:
+    """The ``on_progress`` of one ``get_many``: counts ids done and reports each change."""
+
+    __slots__ = ("_report", "done", "total")
+
+    def __init__(self, report: Progress, done: int, total: int) -> None:
+        self._report = report
+        self.done = done
+        self.total = total
+        report(done, total)
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        self._report(self.done, self.total)
 
 
 class _Later:

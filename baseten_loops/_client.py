@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from types import TracebackType
@@ -12,19 +13,27 @@ from ._exceptions import ConfigurationError
 from ._flow import FlowControl
 from ._resources import (
     CapabilitiesResource,
+    CapabilitiesResourceWithRawResponse,
     CheckpointsResource,
+    CheckpointsResourceWithRawResponse,
     DeploymentsResource,
+    DeploymentsResourceWithRawResponse,
     RunsResource,
+    RunsResourceWithRawResponse,
     SamplersResource,
+    SamplersResourceWithRawResponse,
     SessionsResource,
+    SessionsResourceWithRawResponse,
     TrainersResource,
+    TrainersResourceWithRawResponse,
     UserConfigResource,
+    UserConfigResourceWithRawResponse,
 )
 from ._retry import RetryPolicy
 from ._sansio import check_base_url, check_headers, check_timeout, resolve_proxy
 from ._session import ClientStats, HTTPSession
 
-__all__ = ["DEFAULT_BASE_URL", "LoopsClient"]
+__all__ = ["DEFAULT_BASE_URL", "LoopsClient", "LoopsClientWithRawResponse"]
 
 DEFAULT_BASE_URL = "https://api.baseten.co"
 _AUTH_SCHEMES = ("Bearer", "Api-Key")
@@ -44,10 +53,15 @@ class LoopsClient:
         base_url: The API's root. Default: ``BASETEN_BASE_URL`` if set, else
             ``https://api.baseten.co``. Plain ``http://`` is refused except for loopback hosts.
         auth_scheme: ``"Bearer"`` (default) or ``"Api-Key"``; both are accepted by Baseten.
-        timeout: Seconds one attempt may take, connect to last byte (default 30). Finite by
-            default: a hung connection never hangs your service.
-        retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, total deadline,
-            retry budget).
+        timeout: Seconds one call may take in all, retries and the waits between them
+            included (default 60), for every method that does not say otherwise: each method's
+            own ``timeout=`` replaces it for that call. ``None``: no limit beyond the retry
+            policy's attempts. A wait or backoff that would end past it is not started: the
+            call fails at once with the error it has.
+        attempt_timeout: Seconds one request attempt may take, connect to last byte (default
+            30), shortened to what is left of the call's ``timeout``. Finite: a hung connection
+            never hangs your service.
+        retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, retry budget).
         flow_control: The client-wide :class:`FlowControl`: how fast the client sends once
             the server throttles it (429), learnt from the server's answers by default, or a
             fixed ``max_rate``. Shared by every call of this client.
@@ -86,7 +100,8 @@ class LoopsClient:
         *,
         base_url: str | None = None,
         auth_scheme: str = "Bearer",
-        timeout: float = 30.0,
+        timeout: float | None = 60.0,
+        attempt_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         flow_control: FlowControl | None = None,
         session: aiohttp.ClientSession | None = None,
@@ -114,7 +129,9 @@ class LoopsClient:
             raise ConfigurationError(
                 f"auth_scheme must be one of {_AUTH_SCHEMES}, got {auth_scheme!r}"
             )
-        check_timeout(timeout)
+        if timeout is not None:
+            check_timeout(timeout)
+        check_timeout(attempt_timeout, "attempt_timeout")
         _check_count("max_connections", max_connections)
         _check_count("max_response_bytes", max_response_bytes)
         if retry is None:
@@ -139,7 +156,8 @@ class LoopsClient:
             api_key=api_key,
             auth_scheme=auth_scheme,
             base_url=base_url,
-            timeout=float(timeout),
+            timeout=None if timeout is None else float(timeout),
+            attempt_timeout=float(attempt_timeout),
             retry=retry,
             flow_control=flow_control,
             session=session,
@@ -178,6 +196,7 @@ class LoopsClient:
         self,
         *,
         timeout: float | None = None,
+        attempt_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = None,
@@ -186,7 +205,7 @@ class LoopsClient:
 
         Cheap (no new connection pool): make one per call site, or per call::
 
-            patient = client.with_options(timeout=120, retry=RetryPolicy(max_attempts=8))
+            patient = client.with_options(timeout=300, retry=RetryPolicy(max_attempts=8))
             await patient.samplers.get(sampler_id)
 
         Shared with this client (and with every other copy): the aiohttp sessions (the
@@ -196,7 +215,8 @@ class LoopsClient:
         and then every copy refuses calls too. Options left ``None`` keep this client's.
 
         Args:
-            timeout: Seconds one attempt may take.
+            timeout: Seconds one call may take in all, retries and waits included.
+            attempt_timeout: Seconds one request attempt may take.
             retry: The :class:`RetryPolicy`. Its ``budget`` must equal this client's (the
                 budget is shared, not per copy): use ``attrs.evolve(client.retry, ...)``.
             default_headers: Headers merged over this client's default headers (the same
@@ -210,6 +230,8 @@ class LoopsClient:
         """
         if timeout is not None:
             check_timeout(timeout)
+        if attempt_timeout is not None:
+            check_timeout(attempt_timeout, "attempt_timeout")
         if max_response_bytes is not None:
             _check_count("max_response_bytes", max_response_bytes)
         if retry is not None:
@@ -227,6 +249,7 @@ class LoopsClient:
         copy._attach(
             self._http.copy_with(
                 timeout=None if timeout is None else float(timeout),
+                attempt_timeout=None if attempt_timeout is None else float(attempt_timeout),
                 retry=retry,
                 more_headers=headers,
                 max_response_bytes=max_response_bytes,
@@ -255,9 +278,30 @@ class LoopsClient:
         return self._http.stats
 
     @property
-    def timeout(self) -> float:
-        """Seconds one attempt may take."""
+    def timeout(self) -> float | None:
+        """Seconds one call may take in all, retries and waits included (``None``: no limit)."""
         return self._http.timeout
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one request attempt may take."""
+        return self._http.attempt_timeout
+
+    @functools.cached_property
+    def with_raw_response(self) -> LoopsClientWithRawResponse:
+        """The same resources, each method answering a :class:`RawResponse` around its result.
+
+        As openai's and anthropic's ``client.with_raw_response``::
+
+            raw = await client.with_raw_response.samplers.get("abc123")
+            print(raw.status, raw.request_id, raw.attempts, raw.elapsed)
+            sampler = raw.parse()  # what client.samplers.get returns
+
+        Same arguments, same errors. ``get_many`` and ``iter_many`` give a
+        :class:`RawResponse` per id; ``iter_files`` and ``iter_debug_archive_files`` the first
+        page's, whose :meth:`~RawResponse.parse` gives the iterator of every item.
+        """
+        return LoopsClientWithRawResponse(self._http)
 
     @property
     def default_headers(self) -> dict[str, str]:
@@ -287,8 +331,27 @@ class LoopsClient:
         # The key is never shown, not even in part.
         return (
             f"LoopsClient(base_url={self.base_url!r}, auth_scheme={self._auth_scheme!r}, "
-            f"api_key='***', timeout={self._http.timeout!r})"
+            f"api_key='***', timeout={self._http.timeout!r}, "
+            f"attempt_timeout={self._http.attempt_timeout!r})"
         )
+
+
+class LoopsClientWithRawResponse:
+    """``client.with_raw_response``: every resource group, each method answering a RawResponse.
+
+    Each group has the plain group's methods with the same arguments and errors (see
+    :class:`RawResponse` for what each kind of method gives).
+    """
+
+    def __init__(self, http: HTTPSession) -> None:
+        self.samplers = SamplersResourceWithRawResponse(http)
+        self.runs = RunsResourceWithRawResponse(http)
+        self.trainers = TrainersResourceWithRawResponse(http)
+        self.sessions = SessionsResourceWithRawResponse(http)
+        self.checkpoints = CheckpointsResourceWithRawResponse(http)
+        self.deployments = DeploymentsResourceWithRawResponse(http)
+        self.capabilities = CapabilitiesResourceWithRawResponse(http)
+        self.user_config = UserConfigResourceWithRawResponse(http)
 
 
 def _check_count(option: str, value: object) -> None:

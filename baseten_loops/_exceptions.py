@@ -35,7 +35,10 @@ scrubbed, in the message instead of being chained, since they carry the request'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 if TYPE_CHECKING:
     from ._models import Deployment, Sampler
@@ -110,7 +113,7 @@ class APIConnectionError(LoopsError):
 
 
 class APITimeoutError(APIConnectionError, TimeoutError):
-    """An attempt took longer than ``timeout``, or the call ran past ``RetryPolicy.deadline``."""
+    """An attempt took longer than ``attempt_timeout``, or the call longer than its ``timeout``."""
 
 
 class APIStatusError(LoopsError):
@@ -122,6 +125,9 @@ class APIStatusError(LoopsError):
         server_message: The ``message`` (or ``error``/``detail``) of a JSON error body, if any.
         body_excerpt: The first few hundred characters of the body, for diagnosis.
         retry_after: The server's Retry-After in seconds, if it sent a usable one.
+        headers: The answer's headers: read-only, names ignoring case (``getall`` gives a
+            repeated one); never a credential (``Authorization``, ``Proxy-Authorization``,
+            ``Cookie``, ``Set-Cookie``) nor any header that holds the API key.
 
     """
 
@@ -134,6 +140,7 @@ class APIStatusError(LoopsError):
         server_message: str | None = None,
         body_excerpt: str = "",
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -141,6 +148,9 @@ class APIStatusError(LoopsError):
         self.server_message = server_message
         self.body_excerpt = body_excerpt
         self.retry_after = retry_after
+        if not isinstance(headers, CIMultiDictProxy):
+            headers = CIMultiDictProxy(CIMultiDict(headers or {}))
+        self.headers: CIMultiDictProxy[str] = headers
 
 
 class BadRequestError(APIStatusError):

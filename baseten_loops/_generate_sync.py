@@ -46,6 +46,9 @@ _ASYNC_ITERATORS = frozenset({"AsyncIterator", "AsyncGenerator", "AsyncIterable"
 _BULK_IDS = f"{PACKAGE}._bulk.Ids"
 #: Client methods written by hand in ``_sync.py`` (``SyncClientBase``).
 _HAND_WRITTEN = frozenset({"close"})
+#: Client members without a twin yet: the raw views are made at run time from the resource
+#: classes (``_resources/_base.py``, ``RawResource``), which this generator does not read.
+_NOT_TWINNED = frozenset({"with_raw_response"})
 #: Names the generated code itself uses, and where they come from.
 _OWN_NAMES = {
     "Awaitable": ("collections.abc", "Awaitable"),
@@ -479,7 +482,7 @@ class _Generator:
         for member in node.body:
             if not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            if member.name.startswith("_") or member.name in _HAND_WRITTEN:
+            if member.name.startswith("_") or member.name in _HAND_WRITTEN | _NOT_TWINNED:
                 continue
             self.lines.append("")
             self.lines += self._client_member(module, member)

@@ -10,11 +10,14 @@ import random
 import re
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._exceptions import APIConnectionError, APIStatusError, LoopsError
+
+if TYPE_CHECKING:
+    from ._response import ResponseRecord
 
 __all__ = [
     "Deferred",
@@ -84,9 +87,6 @@ class RetryPolicy:
             exponential value.
         max_retry_after: Longest server ``Retry-After`` honoured, in seconds; a longer one is
             capped to this. Default 30.
-        deadline: Total seconds one call may take across all attempts and waits, or ``None``
-            for no limit beyond ``max_attempts``. Default 60. A wait that would end past the
-            deadline is not started: the call fails at once with the error it has.
         budget: The client-wide :class:`RetryBudget`, or ``None`` to retry without one.
 
     """
@@ -98,7 +98,6 @@ class RetryPolicy:
         default=0.5, validator=[attrs.validators.ge(0.0), attrs.validators.le(1.0)]
     )
     max_retry_after: float = attrs.field(default=30.0, validator=_non_negative)
-    deadline: float | None = attrs.field(default=60.0, validator=_positive_or_none)
     budget: RetryBudget | None = attrs.field(factory=RetryBudget)
 
 
@@ -129,17 +128,21 @@ class RetryState:
         throttled: How many of their answers were 429s (they do not use up attempts while the
             call has a deadline: see :func:`retry_delay`).
         last_cost: Budget tokens the last retry cost (refunded on success), or ``None``.
-        deadline: Event-loop time by which the call must be done, or ``None``.
+        deadline: Event-loop time by which the call must be done (the client's or the call's
+            ``timeout`` from its start), or ``None``.
+        record: What a ``with_raw_response`` call records, or ``None`` (see
+            ``HTTPSession.request``); kept here so that a deferred lookup keeps it.
 
     """
 
-    __slots__ = ("attempt", "deadline", "last_cost", "throttled")
+    __slots__ = ("attempt", "deadline", "last_cost", "record", "throttled")
 
-    def __init__(self, deadline: float | None) -> None:
+    def __init__(self, deadline: float | None, record: ResponseRecord | None = None) -> None:
         self.attempt = 0
         self.throttled = 0
         self.last_cost: int | None = None
         self.deadline = deadline
+        self.record = record
 
 
 class Deferred(Exception):  # a signal between two layers, not an error
@@ -172,11 +175,12 @@ def retry_delay(
     waits out the server's ``Retry-After`` (0 if none) and then its slot. Rules:
 
     - Retried: connection errors and timeouts, and the statuses of :data:`RETRYABLE_STATUSES`.
-    - A 429 is the server setting the pace, not failing: while the call has a deadline (and
-      ``max_attempts`` > 1) it neither uses up attempts nor pays the budget; the deadline
-      bounds it instead. Its wait is its ``Retry-After`` (capped at ``max_retry_after``);
-      without one, or with 0 or a date in the past, a route that is not paced backs off
-      exponentially, so one call can never flood the server.
+    - A 429 is the server setting the pace, not failing: while the call has a deadline (a
+      ``timeout``: the client's, by default) and ``max_attempts`` > 1, it neither uses up
+      attempts nor pays the budget; the deadline bounds it instead. Its wait is its
+      ``Retry-After`` (capped at ``max_retry_after``); without one, or with 0 or a date in the
+      past, a route that is not paced backs off exponentially, so one call can never flood
+      the server.
     - A wait that would end past the deadline is not started (the call fails with the error it
       has), except for a throttled answer: then the call tries once more shortly before its
       deadline, so a long ``Retry-After`` costs the call time, not its result.

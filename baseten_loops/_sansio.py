@@ -22,6 +22,7 @@ from urllib.request import (  # type: ignore[attr-defined]  # not in typeshed
     proxy_bypass_environment,
 )
 
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ._exceptions import (
@@ -433,9 +434,7 @@ def error_for_response(
     server_message = _server_message(raw_text)
     if server_message is not None:
         server_message = scrub(server_message, secrets, limit=_BODY_EXCERPT_CHARS)
-    request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
-    if request_id is not None:
-        request_id = scrub(request_id, secrets)
+    request_id = request_id_of(headers, secrets)
     retry_after = parse_retry_after(headers.get("Retry-After"))
     reason = _reason(status)
     message = f"{status}{' ' + reason if reason else ''} for {method} {url}"
@@ -455,7 +454,38 @@ def error_for_response(
         server_message=server_message,
         body_excerpt=excerpt,
         retry_after=retry_after,
+        headers=safe_headers(headers, secrets),
     )
+
+
+#: Answer headers never shown (``RawResponse.headers``, ``APIStatusError.headers``).
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+def safe_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> CIMultiDictProxy[str]:
+    """An answer's headers fit to show: read-only, names ignoring case, repeats kept.
+
+    Left out: :data:`CREDENTIAL_HEADERS`, and every header whose name or value holds a secret
+    (the key echoed back, in any form :func:`redact` knows, even cut short). Left out rather
+    than blanked: a header that was changed would read as what the server sent.
+    """
+    kept: CIMultiDict[str] = CIMultiDict()
+    for name, value in headers.items():
+        if name.lower() in CREDENTIAL_HEADERS:
+            continue
+        if secrets and (redact(value, secrets) != value or redact(name, secrets) != name):
+            continue
+        kept.add(name, value)
+    return CIMultiDictProxy(kept)
+
+
+def request_id_of(headers: Mapping[str, str], secrets: tuple[str, ...]) -> str | None:
+    """The answer's request id (``x-request-id`` and kin), fit to quote, or ``None``.
+
+    ``headers`` must compare names ignoring case (aiohttp's and :func:`safe_headers`' do).
+    """
+    request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+    return None if request_id is None else scrub(request_id, secrets)
 
 
 def _server_message(text: str) -> str | None:

@@ -38,6 +38,7 @@ from ._exceptions import (
 )
 from ._flow import FlowControl, RouteFlow
 from ._fork import abandon_loop, call_in_forked_child
+from ._response import ResponseRecord
 from ._retry import Deferred, RetryBudget, RetryPolicy, RetryState, TokenBucket, retry_delay
 from ._sansio import (
     Secrets,
@@ -296,7 +297,8 @@ class HTTPSession:
         api_key: str,
         auth_scheme: str,
         base_url: str,
-        timeout: float,
+        timeout: float | None,
+        attempt_timeout: float,
         retry: RetryPolicy,
         flow_control: FlowControl,
         session: aiohttp.ClientSession | None,
@@ -320,7 +322,9 @@ class HTTPSession:
             budget=retry.budget,
             secrets=secrets,
         )
-        self._configure(pool, secrets, base_url, timeout, retry, headers, max_response_bytes)
+        self._configure(
+            pool, secrets, base_url, timeout, attempt_timeout, retry, headers, max_response_bytes
+        )
         self._owner = True
 
     def _configure(
@@ -328,7 +332,8 @@ class HTTPSession:
         pool: _Pool,
         secrets: Secrets,
         base_url: str,
-        timeout: float,
+        timeout: float | None,
+        attempt_timeout: float,
         retry: RetryPolicy,
         headers: dict[str, str],
         max_response_bytes: int,
@@ -336,8 +341,11 @@ class HTTPSession:
         self._pool = pool
         self._secrets = secrets
         self.base_url = base_url
+        #: Seconds a whole call may take, retries and waits included (``None``: no limit).
         self.timeout = timeout
-        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
+        #: Seconds one attempt may take, connect to last byte.
+        self.attempt_timeout = attempt_timeout
+        self._client_timeout = aiohttp.ClientTimeout(total=attempt_timeout)
         self.retry = retry
         self._headers = headers
         # Sent with each request: what the session's own defaults lack (None when nothing).
@@ -360,6 +368,7 @@ class HTTPSession:
         self,
         *,
         timeout: float | None,
+        attempt_timeout: float | None,
         retry: RetryPolicy | None,
         more_headers: Mapping[str, str] | None,
         max_response_bytes: int | None,
@@ -375,10 +384,22 @@ class HTTPSession:
             self._secrets,
             self.base_url,
             self.timeout if timeout is None else timeout,
+            self.attempt_timeout if attempt_timeout is None else attempt_timeout,
             self.retry if retry is None else retry,
             merge_headers(self._headers, more_headers or {}),
             self._max_response_bytes if max_response_bytes is None else max_response_bytes,
         )
+        return copy
+
+    def recording(self, record: ResponseRecord) -> HTTPSession:
+        """These options over the same pool, every request filling ``record`` (raw calls).
+
+        Made per raw call: what the call's requests saw goes to that call's record only.
+        """
+        copy = object.__new__(_RecordingSession)
+        copy.__dict__.update(self.__dict__)
+        copy._owner = False  # never closes the pool
+        copy._record = record
         return copy
 
     @property
@@ -427,24 +448,31 @@ class HTTPSession:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotent: bool = True,
+        timeout: float | None = None,
         deadline: float | None = None,
         extra_headers: Mapping[str, str] | None = None,
         route: str = "",
         defer: bool = False,
         resume: RetryState | None = None,
+        record: ResponseRecord | None = None,
     ) -> bytes:
         """Send ``method base_url + path`` and return the body of a 2xx answer.
 
         ``path`` is already percent-encoded; ``params`` become the query string and ``json``
         (unless ``None``) the body. Retries under the policy; a request that is not
         ``idempotent`` (a create) is repeated only when the failure proves the server did not
-        act on it. ``deadline`` (event-loop time) tightens the policy's own. ``extra_headers``
-        are merged over the client's for this call (validated: see :func:`check_headers`).
+        act on it. ``timeout`` is the seconds the whole call may take, retries and waits
+        included (``None``: the client's own, which may be no limit); ``deadline`` (event-loop
+        time, a wait's end) tightens it. ``extra_headers`` are merged over the client's for this
+        call (validated: see :func:`check_headers`).
         ``route`` names the route (``samplers.get``) whose pacing the request follows.
 
         ``defer`` (the bulk calls): a throttled request is not waited out here; :class:`Deferred`
         is raised with the time to try again and the call's :class:`RetryState`, which the
         caller passes back as ``resume`` then, so that the worker looks up other ids meanwhile.
+        ``record`` (``with_raw_response`` only; ``None`` costs the plain path nothing): counts the
+        requests sent and keeps what the 2xx answer said (status, headers without credentials).
+        It travels in the :class:`RetryState`, so a deferred call keeps it.
         Raises the :class:`LoopsError` subclass of the last failure.
         """
         headers = self._request_headers
@@ -458,13 +486,14 @@ class HTTPSession:
         what = f"{method} {self.base_url}{path}"
         loop = asyncio.get_running_loop()
         if resume is None:
-            policy_deadline = self.retry.deadline
-            if policy_deadline is not None:
-                policy_deadline += loop.time()
-                deadline = policy_deadline if deadline is None else min(deadline, policy_deadline)
-            state = RetryState(deadline)
+            limit = self.timeout if timeout is None else timeout
+            if limit is not None:
+                limit += loop.time()
+                deadline = limit if deadline is None else min(deadline, limit)
+            state = RetryState(deadline, record)
         else:
             state = resume
+            record = state.record
         flow = self._flow(route)
         while True:
             state.attempt += 1
@@ -472,16 +501,18 @@ class HTTPSession:
                 await self._wait_for_slot(flow, state.deadline, what)
             sent_at = loop.time()
             self._pool.check_open(session)  # closed during a wait: say so, not "Session is closed"
-            timeout = self._client_timeout
+            attempt_limit = self._client_timeout
             cut_by_deadline = False
             if state.deadline is not None:
                 remaining = state.deadline - sent_at
                 if remaining <= 0:
                     raise APITimeoutError(f"deadline exceeded before {what} could be sent")
-                if remaining < self.timeout:
-                    timeout = aiohttp.ClientTimeout(total=remaining)
+                if remaining < self.attempt_timeout:
+                    attempt_limit = aiohttp.ClientTimeout(total=remaining)
                     cut_by_deadline = True
             self._pool.requests += 1
+            if record is not None:
+                record.attempts += 1
             error: LoopsError
             timed_out = False
             not_sent = False
@@ -489,7 +520,15 @@ class HTTPSession:
             try:
                 try:
                     outcome = await self._attempt(
-                        session, method, url, headers, json, timeout, what, state.attempt
+                        session,
+                        method,
+                        url,
+                        headers,
+                        json,
+                        attempt_limit,
+                        what,
+                        state.attempt,
+                        record,
                     )
                 except BaseException:
                     flow.on_lost()  # sent, but no answer will ever be counted for it
@@ -513,7 +552,8 @@ class HTTPSession:
                     error = APITimeoutError(f"{what} ran past the call's deadline")
                 else:
                     error = APITimeoutError(
-                        f"{what} timed out after {self.timeout:g}s (attempt {state.attempt})"
+                        f"{what} timed out after {self.attempt_timeout:g}s "
+                        f"(attempt {state.attempt})"
                     )
             except (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch) as exc:
                 # A certificate problem will not fix itself on retry; fail at once (raised
@@ -633,6 +673,7 @@ class HTTPSession:
         timeout: aiohttp.ClientTimeout,
         what: str,
         attempt: int,
+        record: ResponseRecord | None,
     ) -> bytes | LoopsError:
         """Send one request: the body of a 2xx answer, or the error the answer maps to.
 
@@ -653,6 +694,8 @@ class HTTPSession:
         ) as response:
             if 200 <= response.status < 300:
                 logger.info("%s -> %d (attempt %d)", what, response.status, attempt)
+                if record is not None:
+                    record.answered(method, what, response.status, response.headers, self._secrets)
                 return await self._read_body(response, what)
             return error_for_response(
                 response.status,
@@ -701,6 +744,16 @@ class HTTPSession:
     async def _read_error_body(response: aiohttp.ClientResponse) -> bytes:
         # Error bodies are read only for the message; a huge one is cut short, not buffered.
         return (await _read_up_to(response, _ERROR_BODY_LIMIT))[:_ERROR_BODY_LIMIT]
+
+
+class _RecordingSession(HTTPSession):
+    """An :class:`HTTPSession` whose every request fills one :class:`ResponseRecord`."""
+
+    _record: ResponseRecord
+
+    async def request(self, method: str, path: str, **options: Any) -> bytes:
+        options["record"] = self._record  # over the lookups' own record=None
+        return await super().request(method, path, **options)
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:

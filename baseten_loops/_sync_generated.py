@@ -91,8 +91,8 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
 
         Args:
             sampler_id: The sampler's id. Validated before any I/O.
-            timeout: Total seconds for this call across all attempts and waits; tightens
-                ``RetryPolicy.deadline`` for this call only.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -128,7 +128,8 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         generator of a million ids works). Each input id yields exactly one pair, in
         completion order; duplicates are looked up again (use :meth:`get_many` to share one
         request between duplicates). A failed or invalid id yields its :class:`LoopsError`
-        (``InvalidSamplerIdError`` for a bad id) and never stops the others.
+        (``InvalidSamplerIdError`` for a bad id) and never stops the others. For a progress
+        bar, advance it once per pair yielded.
 
         Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
         Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
@@ -163,6 +164,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         return_exceptions: Literal[False] = ...,
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[Sampler]: ...
 
     @overload
@@ -174,6 +176,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         return_exceptions: Literal[True],
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[Sampler | LoopsError]: ...
 
     def get_many(
@@ -184,6 +187,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         return_exceptions: bool = False,
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
     ) -> list[Sampler] | list[Sampler | LoopsError]:
         """Look up many samplers concurrently; results come back in input order.
 
@@ -199,10 +203,13 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
                 that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
                 with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
             timeout: Seconds each lookup may take in all (from when it starts, across its
-                retries), as ``get(..., timeout=)``; default ``None``: the retry policy's
-                deadline only. One that runs out fails with ``APITimeoutError``: raised, or in
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
                 its own slot with ``return_exceptions=True``.
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
 
         Raises:
             ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
@@ -220,6 +227,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
             return_exceptions=return_exceptions,
             timeout=timeout,
             extra_headers=extra_headers,
+            on_progress=on_progress,
         )
 
     def wait_until_active(
@@ -263,6 +271,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         *,
         scope: str | None = None,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> list[Sampler]:
         """List the samplers visible to you, paired and standalone (``GET /v1/loops/samplers``).
@@ -270,6 +279,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         Args:
             scope: ``"org"`` to include other users' samplers; by default your own.
             team_id: List a team's samplers (``/v1/teams/{team_id}/loops/samplers``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -277,6 +287,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
             self._resource.list,
             scope=scope,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -292,6 +303,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         reuse_from_session_id: str | None = None,
         num_replicas: int | None = None,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Sampler:
         """Create a sampler (``POST /v1/loops/samplers``); follow with :meth:`wait_until_active`.
@@ -313,6 +325,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
             reuse_from_session_id: Deprecated: a prior session to reuse a sampler from.
             num_replicas: Replicas (minimum and maximum).
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/samplers``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -327,6 +340,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
             reuse_from_session_id=reuse_from_session_id,
             num_replicas=num_replicas,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -334,9 +348,15 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         self,
         sampler_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> DeactivatedSampler:
         """Shut a standalone sampler down (``POST /v1/loops/samplers/{sampler_id}/deactivate``).
+
+        Args:
+            sampler_id: The sampler.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             ConflictError: The sampler is paired with a run (409, even when inactive):
@@ -346,6 +366,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         return self._run(
             self._resource.deactivate,
             sampler_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -358,38 +379,11 @@ class SyncRunsResource(SyncResource[RunsResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
-    def list(
-        self,
-        *,
-        run_id: str | None = None,
-        base_model: str | None = None,
-        scope: str | None = None,
-        team_id: str | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> list[Run]:
-        """List the runs visible to you (``GET /v1/loops/runs``).
-
-        Args:
-            run_id: Only the run with this id.
-            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
-            scope: ``"org"`` for every run of your organization; by default your own.
-            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return self._run(
-            self._resource.list,
-            run_id=run_id,
-            base_model=base_model,
-            scope=scope,
-            team_id=team_id,
-            extra_headers=extra_headers,
-        )
-
     def create(
         self,
         *,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         **fields: Unpack[RunFields],
     ) -> Run:
@@ -408,13 +402,15 @@ class SyncRunsResource(SyncResource[RunsResource]):
 
         Args:
             team_id: Create the run in this team (``/v1/teams/{team_id}/loops/runs``).
-            **fields: The run's settings (:class:`RunFields`).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+            **fields: The run's settings (:class:`RunFields`).
 
         """
         return self._run(
             self._resource.create,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
             **fields,
         )
@@ -423,9 +419,19 @@ class SyncRunsResource(SyncResource[RunsResource]):
         self,
         run_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Run:
         """Fetch one run (``GET /v1/loops/runs/{run_id}``).
+
+        Like every lookup by id, refuses an answer about another run
+        (``ResponseValidationError``).
+
+        Args:
+            run_id: The run's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             IdTypeError: ``run_id`` is not a ``str``.
@@ -436,6 +442,133 @@ class SyncRunsResource(SyncResource[RunsResource]):
         return self._run(
             self._resource.get,
             run_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Run] | list[Run | LoopsError]:
+        """Look up many runs concurrently; results come back in input order.
+
+        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
+        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
+        failing the ids left without a request each.
+
+        Args:
+            ids: The run ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Run` or the :class:`LoopsError` for that
+                id; an invalid id fails only its own slot (``InvalidIdError``).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[Run] | list[Run | LoopsError]]]",
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Run | LoopsError]]:
+        """Look up many runs, yielding ``(run_id, Run | LoopsError)`` as each completes.
+
+        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
+        memory bounded by ``concurrency``, one pair per input id in completion order, failures
+        yielded and never raised.
+
+        Args:
+            ids: The run ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def list(
+        self,
+        *,
+        run_id: str | None = None,
+        base_model: str | None = None,
+        scope: str | None = None,
+        team_id: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Run]:
+        """List the runs visible to you (``GET /v1/loops/runs``).
+
+        Args:
+            run_id: Only the run with this id.
+            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
+            scope: ``"org"`` for every run of your organization; by default your own.
+            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._run(
+            self._resource.list,
+            run_id=run_id,
+            base_model=base_model,
+            scope=scope,
+            team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -443,16 +576,24 @@ class SyncRunsResource(SyncResource[RunsResource]):
         self,
         run_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> DeactivatedRun:
         """Shut a run down with its paired sampler (``POST /v1/loops/runs/{run_id}/deactivate``).
 
         Succeeds for a run that is already inactive, so it is safely retried. Checkpoints
         stay readable. Use :meth:`wait_until_inactive` to wait for the teardown.
+
+        Args:
+            run_id: The run.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
         """
         return self._run(
             self._resource.deactivate,
             run_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -504,6 +645,7 @@ class SyncTrainersResource(SyncResource[TrainersResource]):
         self,
         *,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         **fields: Unpack[TrainerFields],
     ) -> Run:
@@ -516,13 +658,15 @@ class SyncTrainersResource(SyncResource[TrainersResource]):
 
         Args:
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/trainers``).
-            **fields: The trainer's settings (:class:`TrainerFields`).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+            **fields: The trainer's settings (:class:`TrainerFields`).
 
         """
         return self._run(
             self._resource.create,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
             **fields,
         )
@@ -540,6 +684,7 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
         self,
         *,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Session:
         """Create a session (``POST /v1/loops/sessions``).
@@ -550,12 +695,14 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
 
         Args:
             team_id: Create it for this team (``/v1/teams/{team_id}/loops/sessions``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
         return self._run(
             self._resource.create,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -563,9 +710,19 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
         self,
         session_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Session:
         """Fetch one session (``GET /v1/loops/sessions/{session_id}``).
+
+        Like every lookup by id, refuses an answer about another session
+        (``ResponseValidationError``).
+
+        Args:
+            session_id: The session's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             InvalidIdError: ``session_id`` cannot be one path segment (before any I/O).
@@ -575,6 +732,102 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
         return self._run(
             self._resource.get,
             session_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Session]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Session | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Session] | list[Session | LoopsError]:
+        """Look up many sessions concurrently; results come back in input order.
+
+        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
+        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
+        failing the ids left without a request each.
+
+        Args:
+            ids: The session ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Session` or the :class:`LoopsError` for
+                that id; an invalid id fails only its own slot (``InvalidIdError``).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[Session] | list[Session | LoopsError]]]",
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Session | LoopsError]]:
+        """Look up many sessions, yielding ``(session_id, Session | LoopsError)`` as each completes.
+
+        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
+        memory bounded by ``concurrency``, one pair per input id in completion order, failures
+        yielded and never raised.
+
+        Args:
+            ids: The session ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -593,6 +846,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         run_id: str | None = None,
         base_model: str | None = None,
         checkpoint_path: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> list[Checkpoint]:
         """List checkpoints (``GET /v1/loops/checkpoints``), optionally filtered.
@@ -601,6 +855,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             run_id: Only this run's checkpoints.
             base_model: Only checkpoints of this base model.
             checkpoint_path: Only the checkpoint at this ``bt://`` URI.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -609,6 +864,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             run_id=run_id,
             base_model=base_model,
             checkpoint_path=checkpoint_path,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -617,6 +873,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         checkpoint_path: str,
         *,
         run_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> None:
         """Check that a sampler checkpoint can be loaded (``POST .../checkpoints/validate``).
@@ -627,6 +884,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             checkpoint_path: ``bt://loops:<run_id>/sampler_weights/<name>``.
             run_id: The run whose sampler would load it; the checkpoint must use its LoRA
                 config.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -638,6 +896,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             self._resource.validate,
             checkpoint_path,
             run_id=run_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -648,6 +907,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         model_name: str,
         instance_type_id: str,
         hf_secret_name: str,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> CheckpointDeployment:
         """Deploy checkpoints as a Baseten model (``POST /v1/loops/checkpoints/deploy``).
@@ -655,7 +915,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         Billable, and sent once: after a failure that leaves open whether the server acted
         (a timeout, a dropped connection, a 5xx) the error is raised, never the request sent
         again; look for a model named ``model_name`` in your Baseten workspace before
-        deploying again.
+        deploying again. ``timeout``: seconds for this call in all (default: the client's).
 
         Returns:
             The new model's and deployment's ids.
@@ -670,6 +930,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             model_name=model_name,
             instance_type_id=instance_type_id,
             hf_secret_name=hf_secret_name,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -678,6 +939,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         checkpoint_id: str,
         *,
         page_size: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> SyncIterator[CheckpointFile]:
         """Every file of a checkpoint, with presigned download URLs, page after page.
@@ -691,6 +953,8 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         Args:
             checkpoint_id: The checkpoint.
             page_size: Files per page (server default 1000).
+            timeout: Seconds each page's request may take in all (default: the client's
+                ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -702,6 +966,7 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
             self._resource.iter_files,
             checkpoint_id,
             page_size=page_size,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -709,16 +974,19 @@ class SyncCheckpointsResource(SyncResource[CheckpointsResource]):
         self,
         checkpoint_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> CheckpointSource:
         """Where a checkpoint is stored (``GET .../checkpoints/{checkpoint_id}/source``).
 
         Returns a :class:`CheckpointS3Source` or :class:`CheckpointVolumeSource` by the answer's
         ``kind``, or an :class:`UnknownCheckpointSource` for a kind this version does not know.
+        ``timeout``: seconds for this call in all (default: the client's).
         """
         return self._run(
             self._resource.source,
             checkpoint_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -731,32 +999,23 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
-    def list(
-        self,
-        *,
-        scope: str | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> list[Deployment]:
-        """List deployments (``GET /v1/loops/deployments``).
-
-        Args:
-            scope: ``"org"`` for every deployment of your organization; by default your own.
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return self._run(
-            self._resource.list,
-            scope=scope,
-            extra_headers=extra_headers,
-        )
-
     def get(
         self,
         deployment_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Deployment:
         """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
+
+        Like every lookup by id, refuses an answer about another deployment
+        (``ResponseValidationError``).
+
+        Args:
+            deployment_id: The deployment's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
@@ -766,6 +1025,124 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         return self._run(
             self._resource.get,
             deployment_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Deployment]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Deployment | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Deployment] | list[Deployment | LoopsError]:
+        """Look up many deployments concurrently; results come back in input order.
+
+        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
+        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
+        failing the ids left without a request each.
+
+        Args:
+            ids: The deployment ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Deployment` or the :class:`LoopsError`
+                for that id; an invalid id fails only its own slot (``InvalidIdError``).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[Deployment] | list[Deployment | LoopsError]]]",
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Deployment | LoopsError]]:
+        """Look up many deployments, yielding ``(deployment_id, Deployment | LoopsError)``.
+
+        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
+        memory bounded by ``concurrency``, one pair per input id in completion order, failures
+        yielded and never raised.
+
+        Args:
+            ids: The deployment ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def list(
+        self,
+        *,
+        scope: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Deployment]:
+        """List deployments (``GET /v1/loops/deployments``).
+
+        Args:
+            scope: ``"org"`` for every deployment of your organization; by default your own.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._run(
+            self._resource.list,
+            scope=scope,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -773,16 +1150,24 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         self,
         deployment_id: str,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> DeactivatedDeployment:
         """Shut a deployment down (``POST .../deployments/{deployment_id}/deactivate``).
 
         The spec does not say that deactivating twice is harmless, so this is sent once:
         after an ambiguous failure the error is raised; :meth:`get` tells you where it stands.
+
+        Args:
+            deployment_id: The deployment.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
         """
         return self._run(
             self._resource.deactivate,
             deployment_id,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -791,6 +1176,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         deployment_id: str,
         *,
         page_size: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> SyncIterator[CheckpointFile]:
         """Every file of a deployment's debug archive, with presigned URLs, page after page.
@@ -801,6 +1187,8 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         Args:
             deployment_id: The deployment.
             page_size: Files per page, 1 to 1000 (server default 1000).
+            timeout: Seconds each page's request may take in all (default: the client's
+                ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -811,6 +1199,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
             self._resource.iter_debug_archive_files,
             deployment_id,
             page_size=page_size,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -822,12 +1211,14 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         end_epoch_millis: int | None = None,
         step_seconds: int | None = None,
         time_divisor_seconds: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> DeploymentMetrics:
         """The trainer's utilization and traffic over a window (``POST .../metrics``).
 
         A read sent as POST, so it is retried like a GET. Keywords left ``None`` are not
-        sent (the server picks the window and step).
+        sent (the server picks the window and step); ``timeout`` is the seconds for this call
+        in all (default: the client's).
         """
         return self._run(
             self._resource.metrics,
@@ -836,6 +1227,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
             end_epoch_millis=end_epoch_millis,
             step_seconds=step_seconds,
             time_divisor_seconds=time_divisor_seconds,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -848,6 +1240,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         direction: SortOrder | str | None = None,
         limit: int | None = None,
         min_level: LogLevel | str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> builtins.list[Log]:
         """The trainer's log lines in a time window (``GET .../deployments/{id}/logs``).
@@ -860,6 +1253,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
             direction: ``"asc"`` or ``"desc"``.
             limit: At most this many lines, 1 to 1000 (server default 500).
             min_level: Only lines at or above this level (drops lines without a level).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -871,6 +1265,7 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
             direction=direction,
             limit=limit,
             min_level=min_level,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -925,6 +1320,7 @@ class SyncCapabilitiesResource(SyncResource[CapabilitiesResource]):
         model: str | None = None,
         use_case: UseCase | str | None = None,
         max_seq_len: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> list[SupportedModel]:
         """List the supported models (``GET /v1/loops/capabilities``).
@@ -937,6 +1333,7 @@ class SyncCapabilitiesResource(SyncResource[CapabilitiesResource]):
             use_case: ``"rl"`` (server default: trainer and sampler) or ``"sft"``.
             max_seq_len: The sequence length you mean to train at; models that cannot serve
                 it come back not enabled.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -945,6 +1342,7 @@ class SyncCapabilitiesResource(SyncResource[CapabilitiesResource]):
             model=model,
             use_case=use_case,
             max_seq_len=max_seq_len,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -960,14 +1358,17 @@ class SyncUserConfigResource(SyncResource[UserConfigResource]):
     def get(
         self,
         *,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> UserConfig:
         """Your Loops user config (``GET /v1/loops/user_config``).
 
-        A priority of ``None`` means "inherit the organization's allowlist".
+        A priority of ``None`` means "inherit the organization's allowlist". ``timeout``:
+        seconds for this call in all (default: the client's).
         """
         return self._run(
             self._resource.get,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -976,6 +1377,7 @@ class SyncUserConfigResource(SyncResource[UserConfigResource]):
         *,
         trainer_accelerator_priority: Priority = UNSET,
         sampler_accelerator_priority: Priority = UNSET,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> UserConfig:
         """Change your accelerator priorities (``PATCH /v1/loops/user_config``).
@@ -984,6 +1386,7 @@ class SyncUserConfigResource(SyncResource[UserConfigResource]):
         priority first, sets a priority; ``None`` clears it (inherit the organization's
         allowlist); leaving a keyword out leaves that priority as it is. The server refuses
         empty lists. Repeating the same update gives the same state, so it is retried.
+        ``timeout``: seconds for this call in all (default: the client's).
 
         Returns:
             The config after the change.
@@ -993,6 +1396,7 @@ class SyncUserConfigResource(SyncResource[UserConfigResource]):
             self._resource.update,
             trainer_accelerator_priority=trainer_accelerator_priority,
             sampler_accelerator_priority=sampler_accelerator_priority,
+            timeout=timeout,
             extra_headers=extra_headers,
         )
 
@@ -1029,10 +1433,15 @@ class SyncLoopsClient(SyncClientBase):
         base_url: The API's root. Default: ``BASETEN_BASE_URL`` if set, else
             ``https://api.baseten.co``. Plain ``http://`` is refused except for loopback hosts.
         auth_scheme: ``"Bearer"`` (default) or ``"Api-Key"``; both are accepted by Baseten.
-        timeout: Seconds one attempt may take, connect to last byte (default 30). Finite by
-            default: a hung connection never hangs your service.
-        retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, total deadline,
-            retry budget).
+        timeout: Seconds one call may take in all, retries and the waits between them
+            included (default 60), for every method that does not say otherwise: each method's
+            own ``timeout=`` replaces it for that call. ``None``: no limit beyond the retry
+            policy's attempts. A wait or backoff that would end past it is not started: the
+            call fails at once with the error it has.
+        attempt_timeout: Seconds one request attempt may take, connect to last byte (default
+            30), shortened to what is left of the call's ``timeout``. Finite: a hung connection
+            never hangs your service.
+        retry: The :class:`RetryPolicy` (attempts, backoff, Retry-After cap, retry budget).
         flow_control: The client-wide :class:`FlowControl`: how fast the client sends once
             the server throttles it (429), learnt from the server's answers by default, or a
             fixed ``max_rate``. Shared by every call of this client.
@@ -1066,7 +1475,8 @@ class SyncLoopsClient(SyncClientBase):
         *,
         base_url: str | None = None,
         auth_scheme: str = "Bearer",
-        timeout: float = 30.0,
+        timeout: float | None = 60.0,
+        attempt_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
         flow_control: FlowControl | None = None,
         max_connections: int = 100,
@@ -1082,6 +1492,7 @@ class SyncLoopsClient(SyncClientBase):
                 base_url=base_url,
                 auth_scheme=auth_scheme,
                 timeout=timeout,
+                attempt_timeout=attempt_timeout,
                 retry=retry,
                 flow_control=flow_control,
                 max_connections=max_connections,
@@ -1137,6 +1548,7 @@ class SyncLoopsClient(SyncClientBase):
         self,
         *,
         timeout: float | None = None,
+        attempt_timeout: float | None = None,
         retry: RetryPolicy | None = None,
         default_headers: Mapping[str, str] | None = None,
         max_response_bytes: int | None = None,
@@ -1145,7 +1557,7 @@ class SyncLoopsClient(SyncClientBase):
 
         Cheap (no new connection pool): make one per call site, or per call::
 
-            patient = client.with_options(timeout=120, retry=RetryPolicy(max_attempts=8))
+            patient = client.with_options(timeout=300, retry=RetryPolicy(max_attempts=8))
             await patient.samplers.get(sampler_id)
 
         Shared with this client (and with every other copy): the aiohttp sessions (the
@@ -1155,7 +1567,8 @@ class SyncLoopsClient(SyncClientBase):
         and then every copy refuses calls too. Options left ``None`` keep this client's.
 
         Args:
-            timeout: Seconds one attempt may take.
+            timeout: Seconds one call may take in all, retries and waits included.
+            attempt_timeout: Seconds one request attempt may take.
             retry: The :class:`RetryPolicy`. Its ``budget`` must equal this client's (the
                 budget is shared, not per copy): use ``attrs.evolve(client.retry, ...)``.
             default_headers: Headers merged over this client's default headers (the same
@@ -1170,6 +1583,7 @@ class SyncLoopsClient(SyncClientBase):
         return self._derive(
             self._client.with_options(
                 timeout=timeout,
+                attempt_timeout=attempt_timeout,
                 retry=retry,
                 default_headers=default_headers,
                 max_response_bytes=max_response_bytes,
@@ -1197,9 +1611,14 @@ class SyncLoopsClient(SyncClientBase):
         return self._client.stats
 
     @property
-    def timeout(self) -> float:
-        """Seconds one attempt may take."""
+    def timeout(self) -> float | None:
+        """Seconds one call may take in all, retries and waits included (``None``: no limit)."""
         return self._client.timeout
+
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one request attempt may take."""
+        return self._client.attempt_timeout
 
     @property
     def default_headers(self) -> dict[str, str]:

@@ -59,6 +59,6 @@ async def recorder() -> AsyncIterator[RecordingServer]:
 async def rclient(recorder: RecordingServer) -> AsyncIterator[LoopsClient]:
     """A client of the recording server; each attempt may take 0.25 s."""
     async with LoopsClient(
-        "test-key", base_url=recorder.base_url, retry=FAST_RETRY, timeout=0.25
+        "test-key", base_url=recorder.base_url, retry=FAST_RETRY, attempt_timeout=0.25
     ) as c:
         yield c

@@ -57,6 +57,8 @@ def every_method_keeps_its_type(client: SyncLoopsClient) -> None:
     assert_type(client.runs.list(base_model="m"), list[Run])
     assert_type(client.runs.create(session_id="s1", base_model="m", lora_rank=16), Run)
     assert_type(client.runs.get("r1"), Run)
+    assert_type(client.runs.get_many(["r1"], timeout=5.0), list[Run])
+    assert_type(client.runs.iter_many(["r1"]), SyncIterator[tuple[str, Run | LoopsError]])
     assert_type(client.runs.deactivate("r1"), DeactivatedRun)
     assert_type(client.runs.wait_until_inactive("r1", timeout=60.0), Run)
 
@@ -64,6 +66,8 @@ def every_method_keeps_its_type(client: SyncLoopsClient) -> None:
 
     assert_type(client.sessions.create(team_id="t1"), Session)
     assert_type(client.sessions.get("s1"), Session)
+    assert_type(client.sessions.get_many([], return_exceptions=True), list[Session | LoopsError])
+    assert_type(client.sessions.iter_many(["s1"]), SyncIterator[tuple[str, Session | LoopsError]])
 
     assert_type(client.checkpoints.list(run_id="r1"), list[Checkpoint])
     assert_type(client.checkpoints.validate("bt://loops:r1/sampler_weights/x"), None)
@@ -78,6 +82,10 @@ def every_method_keeps_its_type(client: SyncLoopsClient) -> None:
 
     assert_type(client.deployments.list(), list[Deployment])
     assert_type(client.deployments.get("d1"), Deployment)
+    assert_type(client.deployments.get_many(["d1"], on_progress=print), list[Deployment])
+    assert_type(
+        client.deployments.iter_many(["d1"]), SyncIterator[tuple[str, Deployment | LoopsError]]
+    )
     assert_type(client.deployments.deactivate("d1"), DeactivatedDeployment)
     assert_type(client.deployments.iter_debug_archive_files("d1"), SyncIterator[CheckpointFile])
     assert_type(client.deployments.metrics("d1", step_seconds=60), DeploymentMetrics)
@@ -94,7 +102,8 @@ def every_method_keeps_its_type(client: SyncLoopsClient) -> None:
     assert_type(client.retry, RetryPolicy)
     assert_type(client.flow_control, FlowControl)
     assert_type(client.stats, ClientStats)
-    assert_type(client.timeout, float)
+    assert_type(client.timeout, float | None)
+    assert_type(client.attempt_timeout, float)
     assert_type(client.default_headers, dict[str, str])
     with SyncLoopsClient("key", timeout=5.0) as opened:
         assert_type(opened, SyncLoopsClient)

@@ -678,7 +678,9 @@ def test_api_key_and_api_key_file_are_exclusive(
             ["samplers", "get"],
             [
                 "--concurrency N lookups in flight at once (default: 16)",
-                "--timeout S seconds one request attempt may take (default: 30.0)",
+                "--attempt-timeout S seconds one request attempt may take (default: 30.0)",
+                "--timeout S seconds each lookup, page or call may take in all, retries included "
+                "(default: 60.0)",
                 "--max-attempts N tries per lookup (default: 4)",
                 "--format {json,table} output format (default: json)",
                 "Visible to other local users in the process list",
@@ -690,7 +692,7 @@ def test_api_key_and_api_key_file_are_exclusive(
             [
                 "--max-wait S seconds to wait in all, lookups and pauses included (default: 900.0)",
                 "--poll-interval S seconds between lookups (default: 5.0)",
-                "--timeout S seconds one request attempt may take (default: 30.0)",
+                "--attempt-timeout S seconds one request attempt may take (default: 30.0)",
             ],
         ),
         (["fake-server"], ["--port PORT port to bind (0: any free one) (default: 8089)"]),
@@ -701,7 +703,7 @@ def test_api_key_and_api_key_file_are_exclusive(
                 "check with 'baseten-loops runs list' before trying again",
                 "--team TEAM_ID act within this team",
                 "--format {json,table} output format (default: json)",
-                "--timeout S seconds one request attempt may take (default: 30.0)",
+                "--attempt-timeout S seconds one request attempt may take (default: 30.0)",
             ],
         ),
         (
@@ -733,17 +735,31 @@ def test_help_shows_defaults_and_the_key_warning(
 
 
 @pytest.mark.parametrize("command", ["get", "wait"])
-def test_timeout_is_per_attempt_in_get_and_wait(
+def test_attempt_timeout_is_per_attempt_in_get_and_wait(
     fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     fake.add_sampler("abc", status="ACTIVE")
-    fake.enqueue(Reply(delay=1.0), sampler_id="abc")  # the first attempt outlasts --timeout
+    fake.enqueue(Reply(delay=1.0), sampler_id="abc")  # the first attempt outlasts it
     code, out, _ = run(
-        capsys, "samplers", command, "abc", "--timeout", "0.2", "--max-attempts", "2"
+        capsys, "samplers", command, "abc", "--attempt-timeout", "0.2", "--max-attempts", "2"
     )
     assert code == 0  # the slow attempt was given up and retried; the wait went on
     assert json.loads(out)["status"]["name"] == "ACTIVE"
     assert fake.requests_by_id["abc"] == 2
+
+
+def test_timeout_bounds_each_lookup_retries_included(
+    fake: FakeLoopsServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.add_sampler("abc", status="ACTIVE")
+    fake.enqueue(Reply(delay=2.0), sampler_id="abc")  # longer than the whole lookup may take
+    code, out, err = run(
+        capsys, "samplers", "get", "abc", "--timeout", "0.3", "--max-attempts", "4"
+    )
+    assert code == 1  # the lookup ran out of time: no second attempt after it
+    assert out == ""
+    assert "deadline" in err
+    assert fake.requests_by_id["abc"] == 1
 
 
 def test_progress_line_says_when_the_client_is_throttled(

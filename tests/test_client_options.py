@@ -23,6 +23,7 @@ from baseten_loops import (
     RetryBudget,
     RetryPolicy,
     Sampler,
+    WaitTimeoutError,
 )
 from baseten_loops._resources import Resource
 from baseten_loops._sansio import USER_AGENT, check_headers, merge_headers
@@ -263,12 +264,24 @@ def test_every_public_method_takes_extra_headers(name: str, method: Callable[...
     assert parameter.default is None
 
 
+@pytest.mark.parametrize(("name", "method"), resource_methods(), ids=lambda x: str(x))
+def test_every_public_method_takes_a_timeout_for_the_whole_call(
+    name: str, method: Callable[..., Any]
+) -> None:
+    parameter = inspect.signature(method).parameters.get("timeout")
+    assert parameter is not None, f"{name} takes no timeout"
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    # None: the client's; a wait's is the whole wait, with its own default.
+    assert parameter.default == (900.0 if ".wait_until_" in name else None)
+
+
 async def collect(iterator: Any) -> list[Any]:
     return [item async for item in iterator]
 
 
 def calls(server: FakeLoopsServer) -> dict[str, Callable[[LoopsClient, Any], Awaitable[Any]]]:
-    """One real call of (nearly) every method, each given ``extra_headers``."""
+    """One real call of (nearly) every method, each given the options ``o`` (``extra_headers``,
+    ``timeout``)."""
     server.add_sampler("smp", status="ACTIVE")
     run = server.add_run("run1")
     inactive = server.add_run("run2", status={"name": "INACTIVE"})
@@ -277,51 +290,51 @@ def calls(server: FakeLoopsServer) -> dict[str, Callable[[LoopsClient, Any], Awa
     checkpoint = server.add_checkpoint("ck1", run_id=run["id"], files=3)
     fields = {"session_id": session["id"], "base_model": run["base_model"]}
     return {
-        "samplers.get": lambda c, h: c.samplers.get("smp", extra_headers=h),
-        "samplers.list": lambda c, h: c.samplers.list(extra_headers=h),
-        "samplers.create": lambda c, h: c.samplers.create(
-            session_id=session["id"], base_model=run["base_model"], extra_headers=h
+        "samplers.get": lambda c, o: c.samplers.get("smp", **o),
+        "samplers.list": lambda c, o: c.samplers.list(**o),
+        "samplers.create": lambda c, o: c.samplers.create(
+            session_id=session["id"], base_model=run["base_model"], **o
         ),
-        "samplers.get_many": lambda c, h: c.samplers.get_many(["smp"], extra_headers=h),
-        "samplers.iter_many": lambda c, h: collect(c.samplers.iter_many(["smp"], extra_headers=h)),
-        "samplers.wait_until_active": lambda c, h: c.samplers.wait_until_active(
-            "smp", extra_headers=h
+        "samplers.get_many": lambda c, o: c.samplers.get_many(["smp"], **o),
+        "samplers.iter_many": lambda c, o: collect(c.samplers.iter_many(["smp"], **o)),
+        "samplers.wait_until_active": lambda c, o: c.samplers.wait_until_active("smp", **o),
+        "samplers.deactivate": lambda c, o: c.samplers.deactivate("smp", **o),
+        "runs.get_many": lambda c, o: c.runs.get_many([run["id"], inactive["id"]], **o),
+        "runs.iter_many": lambda c, o: collect(c.runs.iter_many([run["id"]], **o)),
+        "sessions.get_many": lambda c, o: c.sessions.get_many([session["id"]], **o),
+        "sessions.iter_many": lambda c, o: collect(c.sessions.iter_many([session["id"]], **o)),
+        "deployments.get_many": lambda c, o: c.deployments.get_many([deployment["id"]], **o),
+        "deployments.iter_many": lambda c, o: collect(
+            c.deployments.iter_many([deployment["id"]], **o)
         ),
-        "samplers.deactivate": lambda c, h: c.samplers.deactivate("smp", extra_headers=h),
-        "runs.list": lambda c, h: c.runs.list(extra_headers=h),
-        "runs.get": lambda c, h: c.runs.get(run["id"], extra_headers=h),
-        "runs.create": lambda c, h: c.runs.create(extra_headers=h, **fields),
-        "runs.deactivate": lambda c, h: c.runs.deactivate(run["id"], extra_headers=h),
-        "runs.wait_until_inactive": lambda c, h: c.runs.wait_until_inactive(
-            inactive["id"], extra_headers=h
+        "runs.list": lambda c, o: c.runs.list(**o),
+        "runs.get": lambda c, o: c.runs.get(run["id"], **o),
+        "runs.create": lambda c, o: c.runs.create(**o, **fields),
+        "runs.deactivate": lambda c, o: c.runs.deactivate(run["id"], **o),
+        "runs.wait_until_inactive": lambda c, o: c.runs.wait_until_inactive(inactive["id"], **o),
+        "trainers.create": lambda c, o: c.trainers.create(**o, **fields),
+        "sessions.create": lambda c, o: c.sessions.create(**o),
+        "sessions.get": lambda c, o: c.sessions.get(session["id"], **o),
+        "checkpoints.list": lambda c, o: c.checkpoints.list(run_id=run["id"], **o),
+        "checkpoints.iter_files": lambda c, o: collect(
+            c.checkpoints.iter_files(checkpoint["id"], page_size=2, **o)
         ),
-        "trainers.create": lambda c, h: c.trainers.create(extra_headers=h, **fields),
-        "sessions.create": lambda c, h: c.sessions.create(extra_headers=h),
-        "sessions.get": lambda c, h: c.sessions.get(session["id"], extra_headers=h),
-        "checkpoints.list": lambda c, h: c.checkpoints.list(run_id=run["id"], extra_headers=h),
-        "checkpoints.iter_files": lambda c, h: collect(
-            c.checkpoints.iter_files(checkpoint["id"], page_size=2, extra_headers=h)
+        "checkpoints.source": lambda c, o: c.checkpoints.source(checkpoint["id"], **o),
+        "deployments.list": lambda c, o: c.deployments.list(**o),
+        "deployments.get": lambda c, o: c.deployments.get(deployment["id"], **o),
+        "deployments.iter_debug_archive_files": lambda c, o: collect(
+            c.deployments.iter_debug_archive_files(deployment["id"], page_size=2, **o)
         ),
-        "checkpoints.source": lambda c, h: c.checkpoints.source(checkpoint["id"], extra_headers=h),
-        "deployments.list": lambda c, h: c.deployments.list(extra_headers=h),
-        "deployments.get": lambda c, h: c.deployments.get(deployment["id"], extra_headers=h),
-        "deployments.iter_debug_archive_files": lambda c, h: collect(
-            c.deployments.iter_debug_archive_files(deployment["id"], page_size=2, extra_headers=h)
+        "deployments.logs": lambda c, o: c.deployments.logs(deployment["id"], **o),
+        "deployments.metrics": lambda c, o: c.deployments.metrics(deployment["id"], **o),
+        "deployments.wait_until_running": lambda c, o: c.deployments.wait_until_running(
+            deployment["id"], **o
         ),
-        "deployments.logs": lambda c, h: c.deployments.logs(deployment["id"], extra_headers=h),
-        "deployments.metrics": lambda c, h: c.deployments.metrics(
-            deployment["id"], extra_headers=h
-        ),
-        "deployments.wait_until_running": lambda c, h: c.deployments.wait_until_running(
-            deployment["id"], extra_headers=h
-        ),
-        "deployments.deactivate": lambda c, h: c.deployments.deactivate(
-            deployment["id"], extra_headers=h
-        ),
-        "capabilities.list": lambda c, h: c.capabilities.list(extra_headers=h),
-        "user_config.get": lambda c, h: c.user_config.get(extra_headers=h),
-        "user_config.update": lambda c, h: c.user_config.update(
-            trainer_accelerator_priority=["H100"], extra_headers=h
+        "deployments.deactivate": lambda c, o: c.deployments.deactivate(deployment["id"], **o),
+        "capabilities.list": lambda c, o: c.capabilities.list(**o),
+        "user_config.get": lambda c, o: c.user_config.get(**o),
+        "user_config.update": lambda c, o: c.user_config.update(
+            trainer_accelerator_priority=["H100"], **o
         ),
     }
 
@@ -330,7 +343,7 @@ async def test_each_call_sends_its_extra_headers(server: FakeLoopsServer) -> Non
     async with make_client(server) as client:
         for name, call in calls(server).items():
             before = len(server.recorded)
-            await call(client, {"X-Call": name})
+            await call(client, {"extra_headers": {"X-Call": name}})
             sent = list(server.recorded)[before:]
             assert sent, name
             for request in sent:  # every page of a listing, every poll of a wait
@@ -360,6 +373,35 @@ async def test_validate_and_deploy_send_extra_headers(server: FakeLoopsServer) -
     assert [values(r, "X-Call") for r in server.recorded] == [["validate"], ["deploy"]]
 
 
+# -- timeout= on every method: the whole call -------------------------------------------
+
+
+async def test_each_call_ends_at_its_timeout_though_attempts_may_take_longer(
+    server: FakeLoopsServer,
+) -> None:
+    # Each call's first request is answered after 5 s; attempts may take 30 s and are retried:
+    # only the call's own timeout (0.1 s) can end it this soon, without sending it again.
+    async with make_client(server, attempt_timeout=30) as client:
+        for name, call in calls(server).items():
+            server.enqueue(Reply(delay=5))
+            before = len(server.recorded)
+            if ".wait_until_" in name:  # a wait's timeout is the whole wait
+                with pytest.raises(WaitTimeoutError):
+                    await call(client, {"timeout": 0.1})
+            elif name.endswith("get_many"):  # per lookup: the slow one fails alone
+                results = await call(client, {"timeout": 0.1, "return_exceptions": True})
+                assert any(isinstance(result, APITimeoutError) for result in results), name
+            elif name.endswith("iter_many"):
+                pairs = await call(client, {"timeout": 0.1})
+                assert any(isinstance(result, APITimeoutError) for _, result in pairs), name
+            else:
+                with pytest.raises(APITimeoutError, match="deadline"):
+                    await call(client, {"timeout": 0.1})
+            paths = [request.raw_path for request in list(server.recorded)[before:]]
+            assert paths, name
+            assert len(paths) == len(set(paths)), name  # the slow request was not sent again
+
+
 # -- timeout on get_many / iter_many ----------------------------------------------------
 
 
@@ -368,7 +410,7 @@ async def test_get_many_timeout_fails_only_the_slow_lookup(server: FakeLoopsServ
     server.add_sampler("slow")
     server.enqueue(*[Reply(delay=5)] * 3, sampler_id="slow")
     # Attempts may take 30 s: only the per-lookup timeout can end the slow one this soon.
-    async with make_client(server, timeout=30) as client:
+    async with make_client(server, attempt_timeout=30) as client:
         results = await client.samplers.get_many(
             ["fast", "slow", "fast"], timeout=0.3, return_exceptions=True
         )
@@ -384,7 +426,7 @@ async def test_get_many_timeout_raises_without_return_exceptions(
 ) -> None:
     server.add_sampler("slow")
     server.enqueue(*[Reply(delay=5)] * 3, sampler_id="slow")
-    async with make_client(server, timeout=30) as client:
+    async with make_client(server, attempt_timeout=30) as client:
         with pytest.raises(APITimeoutError):
             await client.samplers.get_many(["slow"], timeout=0.3)
 
@@ -393,7 +435,7 @@ async def test_iter_many_timeout_fails_only_the_slow_lookup(server: FakeLoopsSer
     server.add_sampler("fast")
     server.add_sampler("slow")
     server.enqueue(*[Reply(delay=5)] * 3, sampler_id="slow")
-    async with make_client(server, timeout=30) as client:
+    async with make_client(server, attempt_timeout=30) as client:
         results = dict(
             await collect(client.samplers.iter_many(["slow", "fast"], timeout=0.3, concurrency=2))
         )
@@ -426,7 +468,7 @@ async def test_a_bad_bulk_timeout_is_refused_before_any_request(
 
 # -- every timeout= and poll_interval= is checked alike (issue 15, item 10) --------------
 
-DURATIONS = ("timeout", "poll_interval")
+DURATIONS = ("timeout", "attempt_timeout", "poll_interval")
 BAD_DURATIONS = [0, -1, -0.5, float("nan"), float("inf"), float("-inf"), True, False, "1", [1]]
 
 
@@ -453,7 +495,9 @@ def test_the_duration_methods_are_found() -> None:
     names = {(name, parameter) for name, parameter, _ in duration_methods()}
     assert names >= {
         ("LoopsClient", "timeout"),
+        ("LoopsClient", "attempt_timeout"),
         ("LoopsClient.with_options", "timeout"),
+        ("LoopsClient.with_options", "attempt_timeout"),
         ("samplers.get", "timeout"),
         ("samplers.get_many", "timeout"),
         ("samplers.iter_many", "timeout"),
@@ -474,7 +518,13 @@ def call_with(method: Callable[..., Any], **keywords: Any) -> Any:
         if parameter.default is inspect.Parameter.empty
         and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     ]
-    return method(*arguments, **keywords)
+    required = {
+        parameter.name: ["abc"] if parameter.name.endswith("_ids") else "abc"
+        for parameter in inspect.signature(method).parameters.values()
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    return method(*arguments, **required, **keywords)
 
 
 async def call_by_name(client: LoopsClient, name: str, **keywords: Any) -> None:
@@ -580,17 +630,23 @@ async def test_a_copy_shares_the_flow_control(server: FakeLoopsServer) -> None:
         assert "samplers.get" in client.stats.rate_limits
 
 
-async def test_a_copy_has_its_own_timeout_and_retry(server: FakeLoopsServer) -> None:
+async def test_a_copy_has_its_own_timeouts_and_retry(server: FakeLoopsServer) -> None:
     server.add_sampler("abc")
-    server.enqueue(Reply(delay=2), sampler_id="abc")
-    async with make_client(server, timeout=30) as client:
-        copy = client.with_options(timeout=0.2, retry=attrs.evolve(FAST_RETRY, max_attempts=1))
-        assert (copy.timeout, copy.retry.max_attempts) == (0.2, 1)
-        assert (client.timeout, client.retry) == (30, FAST_RETRY)
+    server.enqueue(Reply(delay=2), Reply(delay=2), sampler_id="abc")
+    async with make_client(server, attempt_timeout=30) as client:
+        hasty = client.with_options(
+            attempt_timeout=0.2, retry=attrs.evolve(FAST_RETRY, max_attempts=1)
+        )
+        assert (hasty.attempt_timeout, hasty.timeout, hasty.retry.max_attempts) == (0.2, 60, 1)
+        assert (client.attempt_timeout, client.timeout, client.retry) == (30, 60, FAST_RETRY)
         with pytest.raises(APITimeoutError, match=r"timed out after 0\.2s"):
-            await copy.samplers.get("abc")
+            await hasty.samplers.get("abc")
+        brief = client.with_options(timeout=0.3)  # the whole call, retries included
+        assert (brief.attempt_timeout, brief.timeout) == (30, 0.3)
+        with pytest.raises(APITimeoutError, match="deadline"):
+            await brief.samplers.get("abc")
         assert (await client.samplers.get("abc")).id == "abc"
-    assert len(server.recorded) == 2  # the copy did not retry
+    assert len(server.recorded) == 3  # neither copy retried
 
 
 async def test_a_copy_has_its_own_body_limit(server: FakeLoopsServer) -> None:
@@ -626,6 +682,8 @@ async def test_a_copy_merges_its_default_headers_over_the_original(
     [
         ({"timeout": 0}, "timeout"),
         ({"timeout": "5"}, "timeout"),
+        ({"attempt_timeout": 0}, "attempt_timeout"),
+        ({"attempt_timeout": float("inf")}, "attempt_timeout"),
         ({"max_response_bytes": 0}, "max_response_bytes"),
         ({"retry": 3}, "RetryPolicy"),
         ({"retry": RetryPolicy(budget=None)}, "budget"),
@@ -642,11 +700,12 @@ def test_with_options_refuses_what_the_constructor_would(
 
 
 def test_with_options_keeps_what_it_is_not_given() -> None:
-    client = LoopsClient(KEY, timeout=12, default_headers={"X-Team": "ml"})
+    client = LoopsClient(KEY, timeout=12, attempt_timeout=3, default_headers={"X-Team": "ml"})
     copy = client.with_options()
     assert isinstance(copy, LoopsClient)
     assert copy is not client
-    assert (copy.timeout, copy.retry, copy.base_url) == (12, client.retry, client.base_url)
+    assert (copy.timeout, copy.attempt_timeout) == (12, 3)
+    assert (copy.retry, copy.base_url) == (client.retry, client.base_url)
     assert copy.default_headers == client.default_headers
     assert KEY not in repr(copy)
 
@@ -682,9 +741,9 @@ async def test_closing_the_original_ends_a_copy_waiting_to_retry(server: FakeLoo
     server.add_sampler("abc")
     server.enqueue(Reply(status=503, headers={"Retry-After": "600"}), sampler_id="abc")
     trace, answered = signal_on("on_request_end")
-    retry = RetryPolicy(max_retry_after=600, deadline=None)
-    client = make_client(server, retry=retry, trace_configs=[trace])
-    copy = client.with_options(timeout=5)
+    retry = RetryPolicy(max_retry_after=600)
+    client = make_client(server, retry=retry, timeout=None, trace_configs=[trace])
+    copy = client.with_options(attempt_timeout=5)
     call = asyncio.create_task(copy.samplers.get("abc"))
     await answered.wait()
     await asyncio.sleep(0.05)  # the 503 is read; the copy sleeps 600 s before its retry

@@ -248,8 +248,10 @@ async def test_a_rate_limit_loses_no_ids_and_forms_no_herd() -> None:
 async def test_throttled_lookups_are_retried_beyond_max_attempts() -> None:
     async with FakeLoopsServer(rate_limit=20, rate_limit_burst=1) as server:
         ids = server.add_samplers(30)
-        policy = RetryPolicy(max_attempts=2, deadline=30)
-        async with LoopsClient(server.api_key, base_url=server.base_url, retry=policy) as c:
+        policy = RetryPolicy(max_attempts=2)
+        async with LoopsClient(
+            server.api_key, base_url=server.base_url, retry=policy, timeout=30
+        ) as c:
             results = await c.samplers.get_many(ids, concurrency=30, return_exceptions=True)
     assert all(isinstance(r, Sampler) for r in results)
     assert max(server.requests_by_id.values()) > 2  # some were throttled more than once
@@ -258,8 +260,10 @@ async def test_throttled_lookups_are_retried_beyond_max_attempts() -> None:
 async def test_without_a_deadline_throttles_count_as_attempts() -> None:
     async with FakeLoopsServer(rate_limit=1, rate_limit_burst=1) as server:
         ids = server.add_samplers(2)
-        policy = RetryPolicy(max_attempts=2, deadline=None, max_retry_after=0.01)
-        async with LoopsClient(server.api_key, base_url=server.base_url, retry=policy) as c:
+        policy = RetryPolicy(max_attempts=2, max_retry_after=0.01)
+        async with LoopsClient(
+            server.api_key, base_url=server.base_url, retry=policy, timeout=None
+        ) as c:
             results = await c.samplers.get_many(ids, concurrency=2, return_exceptions=True)
     assert sum(isinstance(r, RateLimitError) for r in results) == 1
     assert server.requests == 3

@@ -265,7 +265,7 @@ async def test_malformed_answers_chain_no_aiohttp_error_and_no_key(
 
 async def test_timeout_error_holds_no_key(keyed_server: FakeLoopsServer) -> None:
     keyed_server.enqueue(Reply(delay=5), sampler_id="abc")
-    async with client_for(keyed_server, timeout=0.05) as client:
+    async with client_for(keyed_server, attempt_timeout=0.05) as client:
         error = await error_of(client)
     assert isinstance(error, APITimeoutError)
     assert_key_unreachable(error)
@@ -340,8 +340,8 @@ async def test_closing_during_a_retry_wait_raises_client_closed(
 ) -> None:
     keyed_server.enqueue(Reply(status=503, headers={"Retry-After": "600"}), sampler_id="abc")
     trace, answered = signal_on("on_request_end")
-    policy = RetryPolicy(max_retry_after=600, deadline=None)
-    client = client_for(keyed_server, retry=policy, trace_configs=[trace])
+    policy = RetryPolicy(max_retry_after=600)
+    client = client_for(keyed_server, retry=policy, timeout=None, trace_configs=[trace])
     call = asyncio.create_task(client.samplers.get("abc"))
     await answered.wait()
     await asyncio.sleep(0.05)  # the 503 is read; the call sleeps 600 s before its retry

@@ -44,7 +44,7 @@ async def test_chaos_soak_returns_every_sampler_exactly() -> None:
         expected = {i: structure(server.payload(i), Sampler, path="sampler") for i in ids}
         policy = RetryPolicy(max_attempts=6, initial_backoff=0.05, max_backoff=1.0)
         async with LoopsClient(
-            server.api_key, base_url=server.base_url, retry=policy, timeout=0.5
+            server.api_key, base_url=server.base_url, retry=policy, attempt_timeout=0.5
         ) as client:
             samplers = await client.samplers.get_many(ids, concurrency=64)
             stats = client.stats

@@ -115,7 +115,7 @@ async def test_a_create_is_resent_when_the_connection_was_refused() -> None:
 @pytest.mark.parametrize(
     ("name", "call", "method", "path"),
     [
-        ("runs.get", lambda c: c.runs.get("r1"), "GET", "/v1/loops/runs/r1"),
+        ("runs.get", lambda c: c.runs.get("text"), "GET", "/v1/loops/runs/text"),
         ("runs.deactivate", lambda c: c.runs.deactivate("r1"), "POST",
          "/v1/loops/runs/r1/deactivate"),
         ("deployments.metrics", lambda c: c.deployments.metrics("d1"), "POST",

@@ -28,7 +28,6 @@ from baseten_loops._retry import (
 def test_policy_defaults_are_finite_and_budgeted() -> None:
     policy = RetryPolicy()
     assert policy.max_attempts == 4
-    assert policy.deadline == 60.0
     assert policy.budget == RetryBudget(
         capacity=500, retry_cost=5, timeout_cost=10, success_refund=1
     )
@@ -50,18 +49,13 @@ def test_policy_is_frozen_and_compares_as_data() -> None:
         {"max_backoff": math.inf},
         {"jitter": 1.5},
         {"max_retry_after": math.nan},
-        {"deadline": 0},
-        {"deadline": -5},
+        {"deadline": 60},  # removed: LoopsClient(timeout=...) is the whole call's limit
         {"initial_backoff": "1"},
     ],
 )
 def test_policy_rejects_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises((ValueError, TypeError)):
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
-
-
-def test_deadline_may_be_switched_off() -> None:
-    assert RetryPolicy(deadline=None).deadline is None
 
 
 def test_backoff_doubles_and_is_capped() -> None:

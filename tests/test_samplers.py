@@ -163,7 +163,9 @@ async def _errors_from_every_failure(server: FakeLoopsServer, key: str) -> list[
     )
     errors: list[BaseException] = []
     policy = RetryPolicy(max_attempts=1)
-    async with LoopsClient(key, base_url=server.base_url, retry=policy, timeout=0.2) as client:
+    async with LoopsClient(
+        key, base_url=server.base_url, retry=policy, attempt_timeout=0.2
+    ) as client:
         for _ in range(3):
             with pytest.raises(LoopsError) as info:
                 await client.samplers.get("abc")

@@ -123,12 +123,12 @@ async def test_a_different_sampler_in_the_answer_is_refused(server: FakeLoopsSer
 async def test_timeouts_are_retried_then_raised(server: FakeLoopsServer) -> None:
     server.add_sampler("abc")
     server.enqueue(Reply(delay=1.0), sampler_id="abc")
-    async with make_client(server, timeout=0.1) as client:
+    async with make_client(server, attempt_timeout=0.1) as client:
         assert (await client.samplers.get("abc")).id == "abc"
         assert client.stats.retries == 1
     server.enqueue(*[Reply(delay=1.0)] * 2, sampler_id="abc")
     policy = RetryPolicy(max_attempts=2, initial_backoff=0.001)
-    async with make_client(server, timeout=0.1, retry=policy) as client:
+    async with make_client(server, attempt_timeout=0.1, retry=policy) as client:
         with pytest.raises(APITimeoutError, match=r"timed out after 0\.1s") as info:
             await client.samplers.get("abc")
     assert isinstance(info.value, TimeoutError)
@@ -210,9 +210,9 @@ async def test_retry_after_is_capped_by_max_retry_after(
 ) -> None:
     server.add_sampler("abc")
     server.enqueue(Reply(status=503, headers={"Retry-After": "99999999"}), sampler_id="abc")
-    policy = RetryPolicy(max_retry_after=0.05, deadline=None)
+    policy = RetryPolicy(max_retry_after=0.05)
     with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
-        async with make_client(server, retry=policy) as client:
+        async with make_client(server, retry=policy, timeout=None) as client:
             await client.samplers.get("abc")
     waits = [float(w) for w in re.findall(r"waiting ([\d.]+)s", caplog.text)]
     assert len(waits) == 1
@@ -237,9 +237,9 @@ async def test_a_throttled_call_tries_once_more_just_before_its_deadline(
     # before the deadline may still get it.
     server.add_sampler("abc")
     server.enqueue(Reply(status=429, headers={"Retry-After": "30"}), sampler_id="abc")
-    policy = RetryPolicy(max_retry_after=60, deadline=2.0)
+    policy = RetryPolicy(max_retry_after=60)
     with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
-        async with make_client(server, retry=policy) as client:
+        async with make_client(server, retry=policy, timeout=2.0) as client:
             assert (await client.samplers.get("abc")).id == "abc"
             assert client.stats.retries == 1
     assert server.requests_by_id["abc"] == 2
@@ -252,9 +252,9 @@ async def test_a_backoff_past_the_deadline_fails_at_once(
     server: FakeLoopsServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     server.enqueue(Reply(status=503), sampler_id="abc")
-    policy = RetryPolicy(initial_backoff=30, max_backoff=30, jitter=0, deadline=2.0)
+    policy = RetryPolicy(initial_backoff=30, max_backoff=30, jitter=0)
     with caplog.at_level(logging.DEBUG, logger="baseten_loops"):
-        async with make_client(server, retry=policy) as client:
+        async with make_client(server, retry=policy, timeout=2.0) as client:
             with pytest.raises(InternalServerError):
                 await client.samplers.get("abc")
             assert client.stats.retries == 0
@@ -262,20 +262,36 @@ async def test_a_backoff_past_the_deadline_fails_at_once(
     assert server.requests_by_id["abc"] == 1
 
 
-async def test_deadline_bounds_the_whole_call(server: FakeLoopsServer) -> None:
+async def test_the_client_timeout_bounds_the_whole_call(server: FakeLoopsServer) -> None:
     server.enqueue(*[Reply(delay=0.3)] * 10, sampler_id="abc")
-    policy = RetryPolicy(max_attempts=10, initial_backoff=0.001, deadline=0.5)
-    async with make_client(server, timeout=0.2, retry=policy) as client:
+    policy = RetryPolicy(max_attempts=10, initial_backoff=0.001)
+    async with make_client(server, timeout=0.5, attempt_timeout=0.2, retry=policy) as client:
         with pytest.raises(APITimeoutError):
             await client.samplers.get("abc")
     assert 2 <= server.requests_by_id["abc"] <= 3
 
 
-async def test_per_call_timeout_tightens_the_deadline(server: FakeLoopsServer) -> None:
+async def test_a_call_timeout_shorter_than_the_clients_ends_the_call(
+    server: FakeLoopsServer,
+) -> None:
     server.enqueue(Reply(delay=1.0), sampler_id="abc")
     async with make_client(server, timeout=5.0) as client:
         with pytest.raises(APITimeoutError, match="deadline"):
             await client.samplers.get("abc", timeout=0.1)
+    assert server.requests_by_id["abc"] == 1
+
+
+async def test_a_call_timeout_longer_than_the_clients_replaces_it(
+    server: FakeLoopsServer,
+) -> None:
+    # As openai's per-request timeout= replaces the client's: the call gets its own time.
+    server.add_sampler("abc")
+    server.enqueue(Reply(delay=0.4), Reply(delay=0.4), sampler_id="abc")
+    async with make_client(server, timeout=0.1) as client:
+        with pytest.raises(APITimeoutError, match="deadline"):
+            await client.samplers.get("abc")  # the client's 0.1 s
+        assert (await client.samplers.get("abc", timeout=5)).id == "abc"
+    assert server.requests_by_id["abc"] == 2
 
 
 async def test_retry_budget_stops_retrying_when_empty(server: FakeLoopsServer) -> None:

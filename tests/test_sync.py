@@ -262,7 +262,8 @@ def test_plain_attributes_pass_through(sync_client: SyncLoopsClient) -> None:
     assert sync_client.base_url.startswith("http://127.0.0.1:")
     assert sync_client.stats.requests == 0
     assert sync_client.retry == FAST_RETRY
-    assert sync_client.timeout == 30.0
+    assert sync_client.timeout == 60.0
+    assert sync_client.attempt_timeout == 30.0
     assert "Authorization" not in sync_client.default_headers
     assert sync_client.flow_control is not None
 

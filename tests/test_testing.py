@@ -122,7 +122,9 @@ async def test_faults_hit_only_the_first_attempts() -> None:
 async def test_each_fault_kind_is_survived_by_the_client(faults: Faults, kind: str) -> None:
     async with FakeLoopsServer(faults=faults) as server:
         server.add_sampler("abc")
-        async with LoopsClient(server.api_key, base_url=server.base_url, timeout=0.1) as client:
+        async with LoopsClient(
+            server.api_key, base_url=server.base_url, attempt_timeout=0.1
+        ) as client:
             sampler = await client.samplers.get("abc")
     assert sampler.id == "abc"
     assert server.faults_injected[kind] == 3

@@ -156,7 +156,7 @@ async def test_no_span_holds_the_key_when_the_server_echoes_it(
             await client.samplers.get("abc")
         with pytest.raises(APIConnectionError):
             await client.samplers.get("abc")
-        hasty = client.with_options(timeout=0.05, retry=RetryPolicy(max_attempts=1))
+        hasty = client.with_options(attempt_timeout=0.05, retry=RetryPolicy(max_attempts=1))
         with pytest.raises(APITimeoutError):
             await hasty.samplers.get("abc")
         await client.samplers.get("abc")  # call 4: a 429, then the sampler

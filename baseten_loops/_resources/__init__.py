@@ -5,25 +5,41 @@ the request from the route table (``_routes.py``), sends it through the session 
 the answer (``_convert.py``).
 """
 
-from ._base import Resource
-from .capabilities import CapabilitiesResource
-from .checkpoints import CheckpointsResource
-from .deployments import DeploymentsResource
-from .runs import RunFields, RunsResource, TrainerFields, TrainersResource
-from .samplers import SamplersResource
-from .sessions import SessionsResource
-from .user_config import UserConfigResource
+from ._base import RawResource, Resource
+from .capabilities import CapabilitiesResource, CapabilitiesResourceWithRawResponse
+from .checkpoints import CheckpointsResource, CheckpointsResourceWithRawResponse
+from .deployments import DeploymentsResource, DeploymentsResourceWithRawResponse
+from .runs import (
+    RunFields,
+    RunsResource,
+    RunsResourceWithRawResponse,
+    TrainerFields,
+    TrainersResource,
+    TrainersResourceWithRawResponse,
+)
+from .samplers import SamplersResource, SamplersResourceWithRawResponse
+from .sessions import SessionsResource, SessionsResourceWithRawResponse
+from .user_config import UserConfigResource, UserConfigResourceWithRawResponse
 
 __all__ = [
     "CapabilitiesResource",
+    "CapabilitiesResourceWithRawResponse",
     "CheckpointsResource",
+    "CheckpointsResourceWithRawResponse",
     "DeploymentsResource",
+    "DeploymentsResourceWithRawResponse",
+    "RawResource",
     "Resource",
     "RunFields",
     "RunsResource",
+    "RunsResourceWithRawResponse",
     "SamplersResource",
+    "SamplersResourceWithRawResponse",
     "SessionsResource",
+    "SessionsResourceWithRawResponse",
     "TrainerFields",
     "TrainersResource",
+    "TrainersResourceWithRawResponse",
     "UserConfigResource",
+    "UserConfigResourceWithRawResponse",
 ]

@@ -1,23 +1,46 @@
-"""The shared machinery every resource method calls: build, send, structure, page."""
+"""The shared machinery every resource method calls: build, send, structure, page, look up.
+
+Also the ``with_raw_response`` views (:class:`RawResource`): each plain method, wrapped once
+here, runs the same code over a session that records what the answer said.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeVar, cast
+import contextlib
+import functools
+import inspect
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    cast,
+    overload,
+)
 
+from .. import _bulk
 from .._bulk import Fetch
 from .._convert import parse_response
-from .._exceptions import ResponseValidationError
+from .._exceptions import LoopsError, ResponseValidationError
 from .._paging import PageGuard
+from .._response import RawResponse, ResponseRecord
 from .._retry import RetryState
 from .._routes import Route, build_request
 from .._sansio import check_headers, check_timeout, path_segment, scrub
 from .._session import HTTPSession
 
-__all__ = ["ExtraHeaders", "Resource", "call_arguments"]
+__all__ = ["ExtraHeaders", "RawLookups", "RawResource", "Resource", "call_arguments"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+P = ParamSpec("P")
 
 #: The ``extra_headers`` every public resource method takes: headers for that call only,
 #: merged over the client's (``default_headers``, ``User-Agent`` ...), names ignoring case.
@@ -27,7 +50,7 @@ ExtraHeaders = Mapping[str, str] | None
 
 
 def call_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A method's arguments (its ``locals()``) for the route: not ``self``, ``team_id``, headers.
+    """A method's arguments (its ``locals()``) for the route: not ``self``, ``team_id``, options.
 
     Lets a method with many keyword parameters hand them all to its route without repeating
     each name; the route table decides which are sent and how.
@@ -35,7 +58,20 @@ def call_arguments(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in values.items() if name not in _NOT_ROUTE_ARGUMENTS}
 
 
-_NOT_ROUTE_ARGUMENTS = frozenset({"self", "team_id", "extra_headers"})
+_NOT_ROUTE_ARGUMENTS = frozenset({"self", "team_id", "timeout", "extra_headers"})
+
+
+class _Lookup(Protocol[T_co]):
+    """``await lookup(object_id, segment, resume, deadline, record)``: one GET by id."""
+
+    def __call__(
+        self,
+        object_id: str,
+        segment: str,
+        resume: RetryState | None = None,
+        deadline: float | None = None,
+        record: ResponseRecord | None = None,
+    ) -> Awaitable[T_co]: ...
 
 
 class Resource:
@@ -43,7 +79,10 @@ class Resource:
 
     Every public method of every group takes ``extra_headers`` (:data:`ExtraHeaders`):
     headers sent with that call only, as ``extra_headers=`` does in the openai and anthropic
-    SDKs. ``Authorization`` is never one of them (``ConfigurationError``, in any case).
+    SDKs. ``Authorization`` is never one of them (``ConfigurationError``, in any case). And
+    ``timeout``: the seconds the whole call may take, retries and waits included (``None``:
+    the client's ``timeout``); per lookup in the bulk calls, per page in the listings that
+    page, and the whole wait in a ``wait_until_...``.
     """
 
     def __init__(self, http: HTTPSession) -> None:
@@ -55,15 +94,17 @@ class Resource:
         route: Route[T],
         *,
         team_id: str | None = None,
-        deadline: float | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         **arguments: Any,
     ) -> T:
         """Call ``route`` with ``arguments``: validate and build, send, structure the answer.
 
-        Path ids are validated before any I/O; ``None`` query parameters and body fields are
-        not sent; ``team_id`` moves the call under ``/v1/teams/{team_id}/loops``.
+        Path ids and ``timeout`` are validated before any I/O; ``None`` query parameters and
+        body fields are not sent; ``team_id`` moves the call under ``/v1/teams/{team_id}/loops``.
         """
+        if timeout is not None:
+            check_timeout(timeout)
         request = build_request(route, arguments, team_id=team_id)
         # Parsed without a local for the body (see SamplersResource.get).
         answer = parse_response(
@@ -73,7 +114,7 @@ class Resource:
                 params=request.params,
                 json=request.json,
                 idempotent=request.idempotent,
-                deadline=deadline,
+                timeout=timeout,
                 extra_headers=extra_headers,
                 route=route.name,
             ),
@@ -92,7 +133,7 @@ class Resource:
         timeout: float | None,
         extra_headers: ExtraHeaders,
     ) -> T:
-        """Look one object up by its id on ``route`` (``samplers.get``, ...): see :meth:`_fetcher`.
+        """Look one object up by its id on ``route`` (``samplers.get``, ...): see :meth:`_lookup`.
 
         ``timeout`` is the whole call's, across its retries. The id is validated before any I/O.
         """
@@ -123,26 +164,30 @@ class Resource:
                 return cast(Fetch[T], cached)
         if timeout is not None:
             check_timeout(timeout)
-        lookup = self._lookup(route, extra_headers, defer=bulk)
-        fetch: Fetch[T]
-        if timeout is None:
-
-            def fetch(
-                object_id: str, segment: str, resume: RetryState | None = None
-            ) -> Awaitable[T]:
-                return lookup(object_id, segment, None, resume)
-
-        else:
-
-            def fetch(
-                object_id: str, segment: str, resume: RetryState | None = None
-            ) -> Awaitable[T]:
-                # A resumed lookup keeps the deadline it started with (in its retry state).
-                deadline = None if resume else asyncio.get_running_loop().time() + timeout
-                return lookup(object_id, segment, deadline, resume)
-
+        fetch = self._lookup(route, extra_headers, timeout, defer=bulk)
         if plain:
             self._plain_fetchers[(route.name, bulk)] = fetch
+        return fetch
+
+    def _raw_fetcher(
+        self, route: Route[T], *, timeout: float | None, extra_headers: ExtraHeaders
+    ) -> Fetch[RawResponse[T]]:
+        """As :meth:`_fetcher` (bulk), each lookup answering a :class:`RawResponse` of its own."""
+        if timeout is not None:
+            check_timeout(timeout)
+        lookup = self._lookup(route, extra_headers, timeout, defer=True)
+
+        async def fetch(
+            object_id: str, segment: str, resume: RetryState | None = None
+        ) -> RawResponse[T]:
+            loop = asyncio.get_running_loop()
+            # A deferred lookup resumes with its record: its elapsed and attempts go on.
+            record = resume.record if resume is not None else None
+            if record is None:
+                record = ResponseRecord(loop.time())
+            found = await lookup(object_id, segment, resume, None, record)
+            return record.response(found, loop.time())
+
         return fetch
 
     def _poller(
@@ -151,21 +196,28 @@ class Resource:
         """The lookup a ``wait_until_...`` repeats: ``object_id`` on ``route``, by a deadline.
 
         The id and headers are validated now, before any I/O; each lookup, like every lookup
-        by id, refuses an answer about another object.
+        by id, refuses an answer about another object, and is bounded by the client's
+        ``timeout`` as well as by the wait's deadline.
         """
         segment = path_segment(object_id, route.path_params[0])
-        lookup = self._lookup(route, extra_headers)
-        return lambda deadline: lookup(object_id, segment, deadline, None)
+        lookup = self._lookup(route, extra_headers, None)
+        return lambda deadline: lookup(object_id, segment, None, deadline)
 
     def _lookup(
-        self, route: Route[T], extra_headers: ExtraHeaders, *, defer: bool = False
-    ) -> Callable[[str, str, float | None, RetryState | None], Awaitable[T]]:
-        """``lookup(object_id, segment, deadline, resume)``: one GET by id, checked to be about it.
+        self,
+        route: Route[T],
+        extra_headers: ExtraHeaders,
+        timeout: float | None,
+        *,
+        defer: bool = False,
+    ) -> _Lookup[T]:
+        """``lookup(object_id, segment, resume, deadline, record)``: one GET by id, about it.
 
         Does per id only what must be done per id (the bulk calls make thousands): one
         concatenation for the path, the request, the parse. An answer about another object
         than the one asked for is refused: a confused cache or proxy must never mix results up
-        between ids. ``defer``: see ``HTTPSession.request``.
+        between ids. ``timeout``, ``deadline``, ``defer``, ``resume``, ``record``: see
+        ``HTTPSession.request``.
         """
         headers = None if extra_headers is None else check_headers(extra_headers, "extra_headers")
         head, tail = route.split_path()
@@ -174,7 +226,11 @@ class Resource:
         key, type_, name = route.response_key, route.response_type, route.name
 
         async def lookup(
-            object_id: str, segment: str, deadline: float | None, resume: RetryState | None
+            object_id: str,
+            segment: str,
+            resume: RetryState | None = None,
+            deadline: float | None = None,
+            record: ResponseRecord | None = None,
         ) -> T:
             # Parsed without a local for the body: a traceback printed with its frames'
             # locals must not show a body that echoes the key.
@@ -182,11 +238,13 @@ class Resource:
                 await request(
                     "GET",
                     head + segment + tail,
+                    timeout=timeout,
                     deadline=deadline,
                     extra_headers=headers,
                     route=name,
                     defer=defer,
                     resume=resume,
+                    record=record,
                 ),
                 key,
                 type_,
@@ -198,32 +256,88 @@ class Resource:
 
         return lookup
 
+    async def _get_many(
+        self,
+        route: Route[Any],
+        ids: Iterable[str],
+        *,
+        concurrency: int,
+        return_exceptions: bool,
+        timeout: float | None,
+        extra_headers: ExtraHeaders,
+        on_progress: _bulk.Progress | None,
+        raw: bool = False,
+    ) -> list[Any]:
+        """``get_many`` of a group: every id of ``ids`` on ``route``, by the bulk engine."""
+        fetch: Fetch[Any]
+        if raw:
+            fetch = self._raw_fetcher(route, timeout=timeout, extra_headers=extra_headers)
+        else:
+            fetch = self._fetcher(route, timeout=timeout, extra_headers=extra_headers)
+        return await _bulk.get_many(
+            fetch,
+            ids,
+            parameter=route.path_params[0],
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            on_progress=on_progress,
+        )
+
+    def _iter_many(
+        self,
+        route: Route[Any],
+        ids: _bulk.Ids,
+        *,
+        concurrency: int,
+        timeout: float | None,
+        extra_headers: ExtraHeaders,
+        raw: bool = False,
+    ) -> AsyncGenerator[tuple[str, Any], None]:
+        """The bulk engine's ``iter_many`` over ``route``; a group's ``iter_many`` yields it.
+
+        Called from the body of that async generator, so the options are checked when the
+        caller starts iterating, as every failure of ``iter_many`` is met.
+        """
+        fetch: Fetch[Any]
+        if raw:
+            fetch = self._raw_fetcher(route, timeout=timeout, extra_headers=extra_headers)
+        else:
+            fetch = self._fetcher(route, timeout=timeout, extra_headers=extra_headers)
+        return _bulk.iter_many(fetch, ids, parameter=route.path_params[0], concurrency=concurrency)
+
     async def _iter_items(
         self,
         route: Route[Any],
         *,
         page_size: int | None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
+        first_page: Any = None,
         **arguments: Any,
     ) -> AsyncIterator[Any]:
         """Every item of every page of ``route``, fetched lazily, one page at a time.
 
-        Follows ``next_page_token`` until it is null. A listing that cannot end well (a token
-        outside the spec or already followed, a run of empty pages) is stopped with a
-        :class:`ResponseValidationError`: see :class:`~baseten_loops._paging.PageGuard`.
+        Follows ``next_page_token`` until it is null; starts from ``first_page`` when it was
+        fetched already (:meth:`_raw_items`). ``timeout`` bounds each page's request. A
+        listing that cannot end well (a token outside the spec or already followed, a run of
+        empty pages) is stopped with a :class:`ResponseValidationError`: see
+        :class:`~baseten_loops._paging.PageGuard`.
         """
         paging = route.paging
         assert paging is not None, f"{route.name} does not page"
         guard = PageGuard(route.name, paging.token, self._http.secrets)
+        page = first_page
         token: int | str | None = None  # the first page is asked for without a token
         while True:
-            page = await self._call(
-                route,
-                page_size=page_size,
-                page_token=token,
-                extra_headers=extra_headers,
-                **arguments,
-            )
+            if page is None:
+                page = await self._call(
+                    route,
+                    page_size=page_size,
+                    page_token=token,
+                    timeout=timeout,
+                    extra_headers=extra_headers,
+                    **arguments,
+                )
             items = getattr(page, paging.items)
             for item in items:
                 yield item
@@ -231,6 +345,189 @@ class Resource:
             if token is None:
                 return
             guard.next_page(token, len(items))
+            page = None
+
+    async def _raw_items(
+        self,
+        route: Route[Any],
+        *,
+        page_size: int | None,
+        timeout: float | None,
+        extra_headers: ExtraHeaders,
+        **arguments: Any,
+    ) -> RawResponse[AsyncIterator[Any]]:
+        """The first page of ``route`` now, as a :class:`RawResponse` of the items' iterator.
+
+        As openai's raw listing: the answer is the first page's; the iterator yields its items
+        (not fetched again), then fetches the next pages lazily, as the plain call does.
+        """
+        loop = asyncio.get_running_loop()
+        record = ResponseRecord(loop.time())
+        first = await Resource(self._http.recording(record))._call(
+            route,
+            page_size=page_size,
+            page_token=None,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            **arguments,
+        )
+        items = self._iter_items(
+            route,
+            page_size=page_size,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            first_page=first,
+            **arguments,
+        )
+        return record.response(items, loop.time())
+
+
+class RawResource(Resource):
+    """Base of the ``with_raw_response`` views (``client.with_raw_response.samplers`` ...).
+
+    A view names its plain group: ``class X(RawResource, plain=SamplersResource)``. Each public
+    async method of that group which the view does not define is made here
+    (:func:`_raw_method`): the very same method, over a session that records what its answer
+    said, its result handed back in a :class:`RawResponse`. The methods whose result is not one
+    answer (``get_many``, ``iter_many``, the listings that page) are defined by the views.
+    """
+
+    def __init_subclass__(cls, *, plain: type[Resource] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if plain is None:
+            return  # an intermediate base (RawLookups)
+        for name, method in vars(plain).items():
+            if name.startswith("_") or hasattr(cls, name):
+                continue
+            if not inspect.iscoroutinefunction(method):
+                raise TypeError(
+                    f"{plain.__name__}.{name} is not a coroutine function: define what its raw "
+                    f"answer is on {cls.__name__}"
+                )
+            setattr(cls, name, _raw_method(plain, method))
+
+
+def _raw_method(
+    plain: type[Resource], method: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[RawResponse[Any]]]:
+    """``method`` of ``plain`` as a raw view's method: its result in a :class:`RawResponse`.
+
+    Each call runs ``method`` on a resource of its own over a recording session, so that what
+    concurrent calls (and the plain calls an ``on_status`` callback makes) see is never mixed.
+    Keeps the method's name, docstring and signature (the result annotated ``RawResponse[...]``).
+    """
+
+    @functools.wraps(method)
+    async def raw(self: Resource, /, *args: Any, **kwargs: Any) -> RawResponse[Any]:
+        loop = asyncio.get_running_loop()
+        record = ResponseRecord(loop.time())
+        value = await method(plain(self._http.recording(record)), *args, **kwargs)
+        return record.response(value, loop.time())
+
+    returns = f"RawResponse[{method.__annotations__.get('return', 'Any')}]"
+    raw.__annotations__ = {**method.__annotations__, "return": returns}
+    raw.__signature__ = inspect.signature(method).replace(  # type: ignore[attr-defined]
+        return_annotation=returns
+    )
+    return raw
+
+
+class RawLookups(RawResource, Generic[T]):
+    """The raw view of a group with lookups by id (``T``): one :class:`RawResponse` per id.
+
+    A view names its lookup route too: ``class X(RawLookups[Run], plain=..., lookup=RUNS_GET)``.
+    """
+
+    _lookup_route: ClassVar[Route[Any]]
+
+    def __init_subclass__(cls, *, lookup: Route[Any], **kwargs: Any) -> None:
+        cls._lookup_route = lookup
+        super().__init_subclass__(**kwargs)
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[T]]: ...
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[T] | LoopsError]: ...
+
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[RawResponse[T]] | list[RawResponse[T] | LoopsError]:
+        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
+
+        Same arguments and rules (input order, duplicates sharing one lookup and so one
+        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
+        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
+        ``attempts`` are each lookup's own, a throttled one's wait included.
+        """
+        return await self._get_many(
+            self._lookup_route,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+            raw=True,
+        )
+
+    async def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> AsyncGenerator[tuple[str, RawResponse[T] | LoopsError], None]:
+        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
+
+        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
+        """
+        lookups = self._iter_many(
+            self._lookup_route,
+            ids,
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            raw=True,
+        )
+        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
+            async for item in lookups:
+                yield item
+
+
+if TYPE_CHECKING:
+
+    def raw_type(
+        method: Callable[Concatenate[Any, P], Awaitable[T]],
+    ) -> Callable[Concatenate[Any, P], Awaitable[RawResponse[T]]]:
+        """Type only: a raw view's method has the plain one's parameters, its result wrapped."""
+        raise NotImplementedError
 
 
 def _not_the_one_asked_for(

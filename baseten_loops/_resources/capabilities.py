@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._models import SupportedModel, UseCase
 from .._routes import CAPABILITIES_LIST
-from ._base import ExtraHeaders, Resource, call_arguments
+from ._base import ExtraHeaders, RawResource, Resource, call_arguments
 
-__all__ = ["CapabilitiesResource"]
+if TYPE_CHECKING:
+    from ._base import raw_type
+
+__all__ = ["CapabilitiesResource", "CapabilitiesResourceWithRawResponse"]
 
 
 class CapabilitiesResource(Resource):
@@ -18,6 +23,7 @@ class CapabilitiesResource(Resource):
         model: str | None = None,
         use_case: UseCase | str | None = None,
         max_seq_len: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> list[SupportedModel]:
         """List the supported models (``GET /v1/loops/capabilities``).
@@ -30,11 +36,22 @@ class CapabilitiesResource(Resource):
             use_case: ``"rl"`` (server default: trainer and sampler) or ``"sft"``.
             max_seq_len: The sequence length you mean to train at; models that cannot serve
                 it come back not enabled.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
         return [
             *await self._call(
-                CAPABILITIES_LIST, extra_headers=extra_headers, **call_arguments(locals())
+                CAPABILITIES_LIST,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                **call_arguments(locals()),
             )
         ]
+
+
+class CapabilitiesResourceWithRawResponse(RawResource, plain=CapabilitiesResource):
+    """``client.with_raw_response.capabilities``: :class:`CapabilitiesResource`, in RawResponse."""
+
+    if TYPE_CHECKING:
+        list = raw_type(CapabilitiesResource.list)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Callable
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Literal, overload
 
-from .._exceptions import DeploymentFailedError
+from .. import _bulk
+from .._exceptions import DeploymentFailedError, LoopsError
 from .._models import (
     CheckpointFile,
     DeactivatedDeployment,
@@ -15,6 +18,7 @@ from .._models import (
     LogLevel,
     SortOrder,
 )
+from .._response import RawResponse
 from .._routes import (
     DEPLOYMENTS_DEACTIVATE,
     DEPLOYMENTS_DEBUG_ARCHIVE_FILES,
@@ -24,48 +28,182 @@ from .._routes import (
     DEPLOYMENTS_METRICS,
 )
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, Resource, call_arguments
+from ._base import ExtraHeaders, RawLookups, Resource, call_arguments
 
-__all__ = ["DeploymentsResource"]
+if TYPE_CHECKING:
+    from ._base import raw_type
+
+__all__ = ["DeploymentsResource", "DeploymentsResourceWithRawResponse"]
 
 
 class DeploymentsResource(Resource):
     """``client.deployments``: Loops deployments (a run's trainer and sampler infrastructure)."""
 
-    async def list(
-        self, *, scope: str | None = None, extra_headers: ExtraHeaders = None
-    ) -> list[Deployment]:
-        """List deployments (``GET /v1/loops/deployments``).
+    async def get(
+        self,
+        deployment_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> Deployment:
+        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
+
+        Like every lookup by id, refuses an answer about another deployment
+        (``ResponseValidationError``).
 
         Args:
-            scope: ``"org"`` for every deployment of your organization; by default your own.
+            deployment_id: The deployment's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return [*await self._call(DEPLOYMENTS_LIST, scope=scope, extra_headers=extra_headers)]
-
-    async def get(self, deployment_id: str, *, extra_headers: ExtraHeaders = None) -> Deployment:
-        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
 
         Raises:
             InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
             NotFoundError: No such deployment.
 
         """
-        return await self._call(
-            DEPLOYMENTS_GET, deployment_id=deployment_id, extra_headers=extra_headers
+        return await self._get_by_id(
+            DEPLOYMENTS_GET, deployment_id, timeout=timeout, extra_headers=extra_headers
         )
 
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Deployment]: ...
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Deployment | LoopsError]: ...
+
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Deployment] | list[Deployment | LoopsError]:
+        """Look up many deployments concurrently; results come back in input order.
+
+        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
+        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
+        failing the ids left without a request each.
+
+        Args:
+            ids: The deployment ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Deployment` or the :class:`LoopsError`
+                for that id; an invalid id fails only its own slot (``InvalidIdError``).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+
+        """
+        return await self._get_many(
+            DEPLOYMENTS_GET,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    async def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> AsyncGenerator[tuple[str, Deployment | LoopsError], None]:
+        """Look up many deployments, yielding ``(deployment_id, Deployment | LoopsError)``.
+
+        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
+        memory bounded by ``concurrency``, one pair per input id in completion order, failures
+        yielded and never raised.
+
+        Args:
+            ids: The deployment ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        lookups = self._iter_many(
+            DEPLOYMENTS_GET,
+            ids,
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
+            async for item in lookups:
+                yield item
+
+    async def list(
+        self,
+        *,
+        scope: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Deployment]:
+        """List deployments (``GET /v1/loops/deployments``).
+
+        Args:
+            scope: ``"org"`` for every deployment of your organization; by default your own.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return [
+            *await self._call(
+                DEPLOYMENTS_LIST, scope=scope, timeout=timeout, extra_headers=extra_headers
+            )
+        ]
+
     async def deactivate(
-        self, deployment_id: str, *, extra_headers: ExtraHeaders = None
+        self,
+        deployment_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> DeactivatedDeployment:
         """Shut a deployment down (``POST .../deployments/{deployment_id}/deactivate``).
 
         The spec does not say that deactivating twice is harmless, so this is sent once:
         after an ambiguous failure the error is raised; :meth:`get` tells you where it stands.
+
+        Args:
+            deployment_id: The deployment.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
         """
         return await self._call(
-            DEPLOYMENTS_DEACTIVATE, deployment_id=deployment_id, extra_headers=extra_headers
+            DEPLOYMENTS_DEACTIVATE,
+            deployment_id=deployment_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
 
     def iter_debug_archive_files(
@@ -73,6 +211,7 @@ class DeploymentsResource(Resource):
         deployment_id: str,
         *,
         page_size: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> AsyncIterator[CheckpointFile]:
         """Every file of a deployment's debug archive, with presigned URLs, page after page.
@@ -83,6 +222,8 @@ class DeploymentsResource(Resource):
         Args:
             deployment_id: The deployment.
             page_size: Files per page, 1 to 1000 (server default 1000).
+            timeout: Seconds each page's request may take in all (default: the client's
+                ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -92,6 +233,7 @@ class DeploymentsResource(Resource):
         return self._iter_items(
             DEPLOYMENTS_DEBUG_ARCHIVE_FILES,
             page_size=page_size,
+            timeout=timeout,
             extra_headers=extra_headers,
             deployment_id=deployment_id,
         )
@@ -104,15 +246,20 @@ class DeploymentsResource(Resource):
         end_epoch_millis: int | None = None,
         step_seconds: int | None = None,
         time_divisor_seconds: int | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> DeploymentMetrics:
         """The trainer's utilization and traffic over a window (``POST .../metrics``).
 
         A read sent as POST, so it is retried like a GET. Keywords left ``None`` are not
-        sent (the server picks the window and step).
+        sent (the server picks the window and step); ``timeout`` is the seconds for this call
+        in all (default: the client's).
         """
         return await self._call(
-            DEPLOYMENTS_METRICS, extra_headers=extra_headers, **call_arguments(locals())
+            DEPLOYMENTS_METRICS,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            **call_arguments(locals()),
         )
 
     async def logs(
@@ -124,6 +271,7 @@ class DeploymentsResource(Resource):
         direction: SortOrder | str | None = None,
         limit: int | None = None,
         min_level: LogLevel | str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> builtins.list[Log]:
         """The trainer's log lines in a time window (``GET .../deployments/{id}/logs``).
@@ -136,12 +284,16 @@ class DeploymentsResource(Resource):
             direction: ``"asc"`` or ``"desc"``.
             limit: At most this many lines, 1 to 1000 (server default 500).
             min_level: Only lines at or above this level (drops lines without a level).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
         return [
             *await self._call(
-                DEPLOYMENTS_LOGS, extra_headers=extra_headers, **call_arguments(locals())
+                DEPLOYMENTS_LOGS,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                **call_arguments(locals()),
             )
         ]
 
@@ -184,6 +336,41 @@ class DeploymentsResource(Resource):
             poll_interval=poll_interval,
             on_status=on_status,
             secrets=self._http.secrets,
+        )
+
+
+class DeploymentsResourceWithRawResponse(
+    RawLookups[Deployment], plain=DeploymentsResource, lookup=DEPLOYMENTS_GET
+):
+    """``client.with_raw_response.deployments``: :class:`DeploymentsResource`, in RawResponse."""
+
+    if TYPE_CHECKING:
+        list = raw_type(DeploymentsResource.list)
+        get = raw_type(DeploymentsResource.get)
+        deactivate = raw_type(DeploymentsResource.deactivate)
+        metrics = raw_type(DeploymentsResource.metrics)
+        logs = raw_type(DeploymentsResource.logs)
+        wait_until_running = raw_type(DeploymentsResource.wait_until_running)
+
+    async def iter_debug_archive_files(
+        self,
+        deployment_id: str,
+        *,
+        page_size: int | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> RawResponse[AsyncIterator[CheckpointFile]]:
+        """The first page's answer; :meth:`RawResponse.parse` gives every file, page after page.
+
+        The first page is fetched now (its errors raised here); its files are not fetched
+        again, and the next pages are fetched lazily, as with the plain method.
+        """
+        return await self._raw_items(
+            DEPLOYMENTS_DEBUG_ARCHIVE_FILES,
+            page_size=page_size,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            deployment_id=deployment_id,
         )
 
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypedDict
+import contextlib
+from collections.abc import AsyncGenerator, Callable, Iterable
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
+from .. import _bulk
+from .._exceptions import LoopsError
 from .._models import AvailabilityModel, DeactivatedRun, Run
 from .._routes import RUNS_CREATE, RUNS_DEACTIVATE, RUNS_GET, RUNS_LIST, TRAINERS_CREATE
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, Resource, call_arguments
+from ._base import ExtraHeaders, RawLookups, RawResource, Resource, call_arguments
 
 if TYPE_CHECKING:  # only type checkers read these: no runtime dependency on typing_extensions
     from typing_extensions import Required, Unpack
 
-__all__ = ["RunFields", "RunsResource", "TrainerFields", "TrainersResource"]
+    from ._base import raw_type
+
+__all__ = [
+    "RunFields",
+    "RunsResource",
+    "RunsResourceWithRawResponse",
+    "TrainerFields",
+    "TrainersResource",
+    "TrainersResourceWithRawResponse",
+]
 
 
 class TrainerFields(TypedDict, total=False):
@@ -65,35 +77,11 @@ class RunFields(TrainerFields, total=False):
 class RunsResource(Resource):
     """``client.runs``: Loops runs, a trainer paired with a sampler."""
 
-    async def list(
-        self,
-        *,
-        run_id: str | None = None,
-        base_model: str | None = None,
-        scope: str | None = None,
-        team_id: str | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> list[Run]:
-        """List the runs visible to you (``GET /v1/loops/runs``).
-
-        Args:
-            run_id: Only the run with this id.
-            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
-            scope: ``"org"`` for every run of your organization; by default your own.
-            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return [
-            *await self._call(
-                RUNS_LIST, team_id=team_id, extra_headers=extra_headers, **call_arguments(locals())
-            )
-        ]
-
     async def create(
         self,
         *,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         **fields: Unpack[RunFields],
     ) -> Run:
@@ -112,14 +100,28 @@ class RunsResource(Resource):
 
         Args:
             team_id: Create the run in this team (``/v1/teams/{team_id}/loops/runs``).
-            **fields: The run's settings (:class:`RunFields`).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+            **fields: The run's settings (:class:`RunFields`).
 
         """
-        return await self._call(RUNS_CREATE, team_id=team_id, extra_headers=extra_headers, **fields)
+        return await self._call(
+            RUNS_CREATE, team_id=team_id, timeout=timeout, extra_headers=extra_headers, **fields
+        )
 
-    async def get(self, run_id: str, *, extra_headers: ExtraHeaders = None) -> Run:
+    async def get(
+        self, run_id: str, *, timeout: float | None = None, extra_headers: ExtraHeaders = None
+    ) -> Run:
         """Fetch one run (``GET /v1/loops/runs/{run_id}``).
+
+        Like every lookup by id, refuses an answer about another run
+        (``ResponseValidationError``).
+
+        Args:
+            run_id: The run's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             IdTypeError: ``run_id`` is not a ``str``.
@@ -127,17 +129,146 @@ class RunsResource(Resource):
             NotFoundError: No such run.
 
         """
-        return await self._call(RUNS_GET, run_id=run_id, extra_headers=extra_headers)
+        return await self._get_by_id(RUNS_GET, run_id, timeout=timeout, extra_headers=extra_headers)
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run]: ...
+
+    @overload
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run | LoopsError]: ...
+
+    async def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Run] | list[Run | LoopsError]:
+        """Look up many runs concurrently; results come back in input order.
+
+        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
+        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
+        failing the ids left without a request each.
+
+        Args:
+            ids: The run ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the :class:`Run` or the :class:`LoopsError` for that
+                id; an invalid id fails only its own slot (``InvalidIdError``).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+
+        """
+        return await self._get_many(
+            RUNS_GET,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    async def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> AsyncGenerator[tuple[str, Run | LoopsError], None]:
+        """Look up many runs, yielding ``(run_id, Run | LoopsError)`` as each completes.
+
+        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
+        memory bounded by ``concurrency``, one pair per input id in completion order, failures
+        yielded and never raised.
+
+        Args:
+            ids: The run ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        lookups = self._iter_many(
+            RUNS_GET, ids, concurrency=concurrency, timeout=timeout, extra_headers=extra_headers
+        )
+        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
+            async for item in lookups:
+                yield item
+
+    async def list(
+        self,
+        *,
+        run_id: str | None = None,
+        base_model: str | None = None,
+        scope: str | None = None,
+        team_id: str | None = None,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> list[Run]:
+        """List the runs visible to you (``GET /v1/loops/runs``).
+
+        Args:
+            run_id: Only the run with this id.
+            base_model: Only runs of this base model (``"Qwen/Qwen3-8B"``).
+            scope: ``"org"`` for every run of your organization; by default your own.
+            team_id: List a team's runs (``/v1/teams/{team_id}/loops/runs``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return [
+            *await self._call(
+                RUNS_LIST,
+                team_id=team_id,
+                timeout=timeout,
+                extra_headers=extra_headers,
+                **call_arguments(locals()),
+            )
+        ]
 
     async def deactivate(
-        self, run_id: str, *, extra_headers: ExtraHeaders = None
+        self, run_id: str, *, timeout: float | None = None, extra_headers: ExtraHeaders = None
     ) -> DeactivatedRun:
         """Shut a run down with its paired sampler (``POST /v1/loops/runs/{run_id}/deactivate``).
 
         Succeeds for a run that is already inactive, so it is safely retried. Checkpoints
         stay readable. Use :meth:`wait_until_inactive` to wait for the teardown.
+
+        Args:
+            run_id: The run.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
         """
-        return await self._call(RUNS_DEACTIVATE, run_id=run_id, extra_headers=extra_headers)
+        return await self._call(
+            RUNS_DEACTIVATE, run_id=run_id, timeout=timeout, extra_headers=extra_headers
+        )
 
     async def wait_until_inactive(
         self,
@@ -187,6 +318,7 @@ class TrainersResource(Resource):
         self,
         *,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         **fields: Unpack[TrainerFields],
     ) -> Run:
@@ -199,10 +331,29 @@ class TrainersResource(Resource):
 
         Args:
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/trainers``).
-            **fields: The trainer's settings (:class:`TrainerFields`).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+            **fields: The trainer's settings (:class:`TrainerFields`).
 
         """
         return await self._call(
-            TRAINERS_CREATE, team_id=team_id, extra_headers=extra_headers, **fields
+            TRAINERS_CREATE, team_id=team_id, timeout=timeout, extra_headers=extra_headers, **fields
         )
+
+
+class RunsResourceWithRawResponse(RawLookups[Run], plain=RunsResource, lookup=RUNS_GET):
+    """``client.with_raw_response.runs``: :class:`RunsResource`, answers in RawResponse."""
+
+    if TYPE_CHECKING:
+        list = raw_type(RunsResource.list)
+        create = raw_type(RunsResource.create)
+        get = raw_type(RunsResource.get)
+        deactivate = raw_type(RunsResource.deactivate)
+        wait_until_inactive = raw_type(RunsResource.wait_until_inactive)
+
+
+class TrainersResourceWithRawResponse(RawResource, plain=TrainersResource):
+    """``client.with_raw_response.trainers``: :class:`TrainersResource`, answers in RawResponse."""
+
+    if TYPE_CHECKING:
+        create = raw_type(TrainersResource.create)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Literal, overload
 
 from .. import _bulk
 from .._exceptions import LoopsError, SamplerFailedError, WaitTimeoutError
 from .._models import AvailabilityModel, DeactivatedSampler, Sampler
 from .._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_GET, SAMPLERS_LIST
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, Resource, call_arguments
+from ._base import ExtraHeaders, RawLookups, Resource, call_arguments
 
-__all__ = ["SamplersResource"]
+if TYPE_CHECKING:
+    from ._base import raw_type
+
+__all__ = ["SamplersResource", "SamplersResourceWithRawResponse"]
 
 
 class SamplersResource(Resource):
@@ -30,8 +33,8 @@ class SamplersResource(Resource):
 
         Args:
             sampler_id: The sampler's id. Validated before any I/O.
-            timeout: Total seconds for this call across all attempts and waits; tightens
-                ``RetryPolicy.deadline`` for this call only.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
@@ -64,7 +67,8 @@ class SamplersResource(Resource):
         generator of a million ids works). Each input id yields exactly one pair, in
         completion order; duplicates are looked up again (use :meth:`get_many` to share one
         request between duplicates). A failed or invalid id yields its :class:`LoopsError`
-        (``InvalidSamplerIdError`` for a bad id) and never stops the others.
+        (``InvalidSamplerIdError`` for a bad id) and never stops the others. For a progress
+        bar, advance it once per pair yielded.
 
         Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
         Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
@@ -82,11 +86,8 @@ class SamplersResource(Resource):
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
 
         """
-        lookups = _bulk.iter_many(
-            self._fetcher(SAMPLERS_GET, timeout=timeout, extra_headers=extra_headers),
-            ids,
-            parameter="sampler_id",
-            concurrency=concurrency,
+        lookups = self._iter_many(
+            SAMPLERS_GET, ids, concurrency=concurrency, timeout=timeout, extra_headers=extra_headers
         )
         async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
             async for item in lookups:
@@ -101,6 +102,7 @@ class SamplersResource(Resource):
         return_exceptions: Literal[False] = ...,
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[Sampler]: ...
 
     @overload
@@ -112,6 +114,7 @@ class SamplersResource(Resource):
         return_exceptions: Literal[True],
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
     ) -> list[Sampler | LoopsError]: ...
 
     async def get_many(
@@ -122,6 +125,7 @@ class SamplersResource(Resource):
         return_exceptions: bool = False,
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
     ) -> list[Sampler] | list[Sampler | LoopsError]:
         """Look up many samplers concurrently; results come back in input order.
 
@@ -137,24 +141,28 @@ class SamplersResource(Resource):
                 that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
                 with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
             timeout: Seconds each lookup may take in all (from when it starts, across its
-                retries), as ``get(..., timeout=)``; default ``None``: the retry policy's
-                deadline only. One that runs out fails with ``APITimeoutError``: raised, or in
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
                 its own slot with ``return_exceptions=True``.
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
 
         Raises:
             ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
                 ``extra_headers``; before any request.
 
         """
-        results = await _bulk.get_many(
-            self._fetcher(SAMPLERS_GET, timeout=timeout, extra_headers=extra_headers),
+        return await self._get_many(
+            SAMPLERS_GET,
             ids,
-            parameter="sampler_id",
             concurrency=concurrency,
             return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
         )
-        return results
 
     async def wait_until_active(
         self,
@@ -205,6 +213,7 @@ class SamplersResource(Resource):
         *,
         scope: str | None = None,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> list[Sampler]:
         """List the samplers visible to you, paired and standalone (``GET /v1/loops/samplers``).
@@ -212,12 +221,17 @@ class SamplersResource(Resource):
         Args:
             scope: ``"org"`` to include other users' samplers; by default your own.
             team_id: List a team's samplers (``/v1/teams/{team_id}/loops/samplers``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
         return [
             *await self._call(
-                SAMPLERS_LIST, team_id=team_id, scope=scope, extra_headers=extra_headers
+                SAMPLERS_LIST,
+                team_id=team_id,
+                scope=scope,
+                timeout=timeout,
+                extra_headers=extra_headers,
             )
         ]
 
@@ -233,6 +247,7 @@ class SamplersResource(Resource):
         reuse_from_session_id: str | None = None,
         num_replicas: int | None = None,
         team_id: str | None = None,
+        timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> Sampler:
         """Create a sampler (``POST /v1/loops/samplers``); follow with :meth:`wait_until_active`.
@@ -254,20 +269,31 @@ class SamplersResource(Resource):
             reuse_from_session_id: Deprecated: a prior session to reuse a sampler from.
             num_replicas: Replicas (minimum and maximum).
             team_id: Create it in this team (``/v1/teams/{team_id}/loops/samplers``).
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
             extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         """
         return await self._call(
             SAMPLERS_CREATE,
             team_id=team_id,
+            timeout=timeout,
             extra_headers=extra_headers,
             **call_arguments(locals()),
         )
 
     async def deactivate(
-        self, sampler_id: str, *, extra_headers: ExtraHeaders = None
+        self,
+        sampler_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
     ) -> DeactivatedSampler:
         """Shut a standalone sampler down (``POST /v1/loops/samplers/{sampler_id}/deactivate``).
+
+        Args:
+            sampler_id: The sampler.
+            timeout: Seconds for this call in all (default: the client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
 
         Raises:
             ConflictError: The sampler is paired with a run (409, even when inactive):
@@ -275,8 +301,21 @@ class SamplersResource(Resource):
 
         """
         return await self._call(
-            SAMPLERS_DEACTIVATE, sampler_id=sampler_id, extra_headers=extra_headers
+            SAMPLERS_DEACTIVATE, sampler_id=sampler_id, timeout=timeout, extra_headers=extra_headers
         )
+
+
+class SamplersResourceWithRawResponse(
+    RawLookups[Sampler], plain=SamplersResource, lookup=SAMPLERS_GET
+):
+    """``client.with_raw_response.samplers``: :class:`SamplersResource`, answers in RawResponse."""
+
+    if TYPE_CHECKING:
+        get = raw_type(SamplersResource.get)
+        wait_until_active = raw_type(SamplersResource.wait_until_active)
+        list = raw_type(SamplersResource.list)
+        create = raw_type(SamplersResource.create)
+        deactivate = raw_type(SamplersResource.deactivate)
 
 
 def _sampler_failure(sampler: Sampler) -> SamplerFailedError | None:

@@ -207,7 +207,7 @@ async def _demo(count: int, concurrency: int) -> int:
         failed: dict[str, LoopsError] = {}
         started = time.perf_counter()
         async with LoopsClient(
-            server.api_key, base_url=server.base_url, retry=policy, timeout=1.0
+            server.api_key, base_url=server.base_url, retry=policy, attempt_timeout=1.0
         ) as client:
             progress = _progress(count, client)
             async for sampler_id, result in client.samplers.iter_many(ids, concurrency=concurrency):

@@ -52,6 +52,13 @@ def _add_client_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--timeout",
         type=_positive_float,
+        default=60.0,
+        metavar="S",
+        help="seconds each lookup, page or call may take in all, retries included",
+    )
+    group.add_argument(
+        "--attempt-timeout",
+        type=_positive_float,
         default=30.0,
         metavar="S",
         help="seconds one request attempt may take",
@@ -129,5 +136,6 @@ def _client(args: argparse.Namespace) -> LoopsClient:
         _api_key(args),
         base_url=args.base_url,
         timeout=args.timeout,
+        attempt_timeout=args.attempt_timeout,
         retry=RetryPolicy(max_attempts=args.max_attempts),
     )
