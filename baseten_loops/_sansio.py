@@ -145,6 +145,12 @@ def check_base_url(base_url: str) -> str:
         raise ConfigurationError("base_url must not contain credentials; pass api_key instead")
     if url.query_string or url.fragment:
         raise ConfigurationError(f"base_url must not have a query or fragment: {base_url!r}")
+    if url.path.rstrip("/").endswith("/v1"):
+        # Every path the client sends starts with /v1: this one would go to /v1/v1/...
+        raise ConfigurationError(
+            f"base_url {base_url!r} ends in /v1, and every request adds /v1/loops/... to it: "
+            "pass the API root, e.g. https://api.baseten.co"
+        )
     if url.scheme == "http" and not _is_loopback(url.host):
         raise ConfigurationError(
             f"refusing plain http:// to non-loopback host {url.host!r}: the API key would "

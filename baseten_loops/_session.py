@@ -46,7 +46,7 @@ from ._sansio import (
     check_headers,
     error_for_response,
     merge_headers,
-    redact,
+    scrub,
 )
 from ._tracing import scrub_traced_errors
 
@@ -714,7 +714,7 @@ class HTTPSession:
         """
         if self._pool.closed and self._pool.owns_session:
             return ClientClosedError(_CLOSED_DURING_CALL)
-        detail = redact(str(exc), self._secrets) or "connection lost"
+        detail = scrub(str(exc), self._secrets) or "connection lost"
         return APIConnectionError(f"{description}: {type(exc).__name__}: {detail}")
 
     async def _read_body(

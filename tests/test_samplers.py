@@ -179,3 +179,16 @@ async def _errors_from_every_failure(server: FakeLoopsServer, key: str) -> list[
             await client.samplers.get("abc")
         errors.append(info.value)
     return errors
+
+
+async def test_errors_name_the_whole_url_requested(server: FakeLoopsServer) -> None:
+    # Status and connection errors say where the request went: scheme, host and path.
+    policy = RetryPolicy(max_attempts=1)
+    async with LoopsClient(server.api_key, base_url=server.base_url, retry=policy) as client:
+        with pytest.raises(NotFoundError) as status:
+            await client.samplers.get("nope")
+    async with LoopsClient("key", base_url="http://127.0.0.1:9", retry=policy) as client:
+        with pytest.raises(APIConnectionError) as connection:
+            await client.samplers.get("abc")
+    assert f"GET {server.base_url}/v1/loops/samplers/nope" in str(status.value)
+    assert "GET http://127.0.0.1:9/v1/loops/samplers/abc failed" in str(connection.value)

@@ -114,6 +114,8 @@ def test_base_urls_accepted(base_url: str, expected: str) -> None:
         ("https://user:pw@api.baseten.co", "credentials"),
         ("https://api.baseten.co/?x=1", "query"),
         ("https://api.baseten.co/#frag", "fragment"),
+        ("https://api.baseten.co/v1", "ends in /v1"),
+        ("https://gateway.example/baseten/v1/", "ends in /v1"),
     ],
 )
 def test_unsafe_base_urls_are_refused(base_url: str, complaint: str) -> None:
