@@ -196,7 +196,9 @@ class RouteFlow:
         # round trip, as TCP's slow start). A rate-limited route then costs the client a dozen
         # throttled requests on its first use instead of its whole concurrency.
         self._window: float | None = (
-            _INITIAL_WINDOW if config.adaptive and config.max_rate is None else None
+            _INITIAL_WINDOW
+            if config.adaptive and config.max_rate is None and config.wait_for_slot
+            else None
         )
         self._in_flight = 0
         self._last_logged: float | None = None
