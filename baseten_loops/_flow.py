@@ -45,6 +45,7 @@ import collections
 import logging
 import math
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ import attrs
 
 from ._retry import _positive, _positive_or_none
 
-__all__ = ["FlowControl", "RouteFlow"]
+__all__ = ["FlowControl", "RouteFlow", "policy_name"]
 
 logger = logging.getLogger("baseten_loops")
 
@@ -421,3 +422,20 @@ class RouteFlow:
                 logger.debug("%s: pacing now %.1f requests/s", self.name, new)
                 self._last_logged = new
         return new != old
+
+
+#: The name of the first policy of a ``RateLimit-Policy`` header: ``"name";q=100;w=60``.
+_POLICY_NAME = re.compile(r'\s*"([!#-\[\]-~ ]{1,64})"\s*;')
+
+
+def policy_name(header: str | None) -> str | None:
+    """The limit policy a ``RateLimit-Policy`` header names first, or ``None``.
+
+    The IETF draft (httpapi-ratelimit-headers, from draft 8) names each policy as a quoted
+    string: ``"burst";q=100;w=60``. Earlier drafts' unnamed form (``100;w=60``), a malformed
+    header, or none at all name nothing.
+    """
+    if not header:
+        return None
+    match = _POLICY_NAME.match(header)
+    return None if match is None else match.group(1)

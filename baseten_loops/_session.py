@@ -36,7 +36,7 @@ from ._exceptions import (
     LoopsError,
     ResponseTooLargeError,
 )
-from ._flow import FlowControl, RouteFlow
+from ._flow import FlowControl, RouteFlow, policy_name
 from ._fork import abandon_loop, call_in_forked_child
 from ._response import ResponseRecord
 from ._retry import Deferred, RetryBudget, RetryPolicy, RetryState, TokenBucket, retry_delay
@@ -126,6 +126,8 @@ class _Pool:
         self.flow_control = flow_control
         # One pacing state per route (or per limit policy the server names), made on first use.
         self.flows: dict[str, RouteFlow] = {}
+        # Routes the server said share a limit policy: route -> the key of that policy's flow.
+        self.policies: dict[str, str] = {}
         # Requests waiting for a sending slot, so that close() can wake them at once.
         self.slot_waiters: set[_SlotWaiter] = set()
         self.budget = budget
@@ -152,6 +154,7 @@ class _Pool:
         self.retry_waiters = set()
         self.slot_waiters = set()
         self.flows = {}
+        self.policies = {}
         if not self.owns_session:
             return  # a borrowed session is its owner's business
         for session, closer in self.sessions.values():
@@ -179,11 +182,25 @@ class _Pool:
         )
 
     def flow(self, route: str) -> RouteFlow:
-        """The pacing state of ``route``, made on first use."""
-        flow = self.flows.get(route)
+        """The pacing state of ``route`` (or of the limit policy it is under), made on first use."""
+        key = self.policies.get(route, route)
+        flow = self.flows.get(key)
         if flow is None:
-            flow = self.flows[route] = RouteFlow(self.flow_control, route)
+            flow = self.flows[key] = RouteFlow(self.flow_control, key)
         return flow
+
+    def follow_policy(self, route: str, header: str | None) -> None:
+        """Put ``route`` under the limit policy a throttled answer named, if it named one.
+
+        Routes are paced apart by default; a server that names the policy that throttled them
+        (``RateLimit-Policy: "name";q=...;w=...``, the IETF draft) says which share one limit,
+        and those share one pacing from then on. A header that names none changes nothing.
+        """
+        name = policy_name(header)
+        if name is None or self.policies.get(route) == "policy " + name:
+            return
+        logger.debug("%s: throttled under the limit policy %r: paced with its routes", route, name)
+        self.policies[route] = "policy " + name
 
     def get_session(self) -> aiohttp.ClientSession:
         if not self.owns_session:
@@ -544,8 +561,11 @@ class HTTPSession:
                 throttled = isinstance(error, APIStatusError) and _is_throttle(error)
                 if flow.on_answer(loop.time(), sent_at, throttled=throttled):
                     _poke_head(flow)  # a new rate applies to the waiting requests at once
-                if isinstance(error, APIStatusError) and error.status_code == 429:
-                    state.throttled += 1
+                if throttled:
+                    assert isinstance(error, APIStatusError)
+                    if error.status_code == 429:
+                        state.throttled += 1
+                    self._pool.follow_policy(route, error.headers.get("RateLimit-Policy"))
             except asyncio.TimeoutError:
                 timed_out = True
                 if cut_by_deadline:

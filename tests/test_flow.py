@@ -20,7 +20,7 @@ from baseten_loops import (
     RetryPolicy,
     Sampler,
 )
-from baseten_loops._flow import RouteFlow
+from baseten_loops._flow import RouteFlow, policy_name
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 
@@ -455,3 +455,38 @@ async def test_the_fake_server_says_retry_after_as_told() -> None:
         FakeLoopsServer(retry_after="soon")
     with pytest.raises(ValueError, match="names no operation"):
         FakeLoopsServer().set_rate_limit(1, route="GET /v1/loops/samplers/abc")
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ('"burst";q=100;w=60', "burst"),
+        ('"api-2";q=5, "day";q=1000;w=86400', "api-2"),
+        ("100;w=60", None),  # an earlier draft's unnamed policy
+        ('"";q=1', None),
+        ("garbage", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_the_limit_policy_a_header_names(header: str | None, name: str | None) -> None:
+    assert policy_name(header) == name
+
+
+async def test_routes_a_server_puts_under_one_limit_policy_share_one_pacing() -> None:
+    async with FakeLoopsServer() as server:
+        ids = server.add_samplers(20)
+        server.add_run("r1")
+        policy = {"Retry-After": "0", "RateLimit-Policy": '"api";q=10;w=1'}
+        server.enqueue(
+            *[Reply(status=429, headers=policy)] * 2, route="GET /v1/loops/runs/{run_id}"
+        )
+        server.enqueue(*[Reply(status=429, headers=policy)] * 2, sampler_id=ids[0])
+        async with client_for(server) as client:
+            await client.runs.get("r1")
+            await client.samplers.get(ids[0])
+            await client.samplers.get_many(ids[1:], concurrency=4)
+            pool = client._http._pool
+            assert pool.policies == {"runs.get": "policy api", "samplers.get": "policy api"}
+            assert pool.flow("runs.get") is pool.flow("samplers.get")
+            assert pool.flow("runs.list") is not pool.flow("samplers.get")  # not named: apart
