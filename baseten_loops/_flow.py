@@ -314,13 +314,13 @@ class RouteFlow:
         elapsed = now - start
         if throttled and self.rate is None and self._throttled >= 2:
             # First signs of a limit: act now, before the unpaced workers send more into it.
-            due = elapsed > 0
+            due = True
         elif self._throttled > self._accepted:
             # Far over the limit: act on the first dozen answers rather than a whole round.
             due = answers >= _OVERLOAD_ANSWERS and elapsed >= self._srtt
         else:
             due = answers >= _ROUND_ANSWERS and elapsed >= max(_ROUND_SECONDS, 2 * self._srtt)
-        if not due:
+        if not due or elapsed <= 0:  # a clock too coarse to tell the answers apart: wait
             return opened
         return self._end_round(now, elapsed) or opened
 

@@ -490,3 +490,17 @@ async def test_routes_a_server_puts_under_one_limit_policy_share_one_pacing() ->
             assert pool.policies == {"runs.get": "policy api", "samplers.get": "policy api"}
             assert pool.flow("runs.get") is pool.flow("samplers.get")
             assert pool.flow("runs.list") is not pool.flow("samplers.get")  # not named: apart
+
+
+def test_a_clock_too_coarse_to_tell_answers_apart_changes_nothing() -> None:
+    # Windows' monotonic clock ticks every 15 ms: many answers may share one reading.
+    route = flow()
+    for _ in range(16):
+        route.try_send(5.0)
+    for number in range(16):
+        assert not route.on_answer(5.0, 5.0, throttled=number % 2 == 0)
+    assert route.rate is None
+    paced = flow(max_rate=100)  # paced from the start
+    for _ in range(40):  # far over the limit, all in one tick: no division by a zero round
+        assert not paced.on_answer(7.0, 7.0, throttled=True)
+    assert paced.rate == 100
