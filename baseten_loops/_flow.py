@@ -64,6 +64,9 @@ _ROUND_ANSWERS = 4
 #: Far over the limit (more answers throttled than accepted), a round ends after this many
 #: answers and one round trip: the sooner the rate comes down, the fewer requests are refused.
 _OVERLOAD_ANSWERS = 16
+#: ... and this many accepted, enough to measure a rate by, or ``_OVERLOAD_CAP`` answers.
+_OVERLOAD_ACCEPTED = 4
+_OVERLOAD_CAP = 64
 #: A round with more than this share of its answers throttled (and at least
 #: ``_OVERLOAD_THROTTLED`` of them: fewer are chance at low rates) is far over the limit.
 _OVERLOAD_SHARE = 0.2
@@ -83,7 +86,7 @@ _CLEAN_ROUNDS = 3
 _PROBE_GAIN = 1.25
 #: Under this share of the last measured limit, probing grows by _PROBE_GAIN at once.
 _NEAR_LIMIT = 0.9
-#: When the limit is first hit, pace at this share of the rate the client was sending at.
+#: When the limit is first hit, pace at this share of the rate the server accepted so far.
 _DRAIN = 0.5
 #: The share of its rate a client must use for the pacing to count as holding it back.
 _BINDING_SHARE = 0.8
@@ -91,6 +94,8 @@ _BINDING_SHARE = 0.8
 #: pacing stops.
 _IDLE_ROUNDS = 3
 _RELEASE_GROWTH = 1.5
+#: A pause in sending longer than this (seconds) ends the round of answers before it.
+_IDLE_GAP = 1.0
 #: Slow start: requests in flight on a route's first use, one more per accepted answer, until
 #: this many went through unthrottled (then the window is dropped).
 _INITIAL_WINDOW = 16
@@ -158,10 +163,14 @@ class RouteFlow:
         "_in_flight",
         "_last_logged",
         "_last_send",
+        "_measure_from",
         "_measured",
+        "_previous_sent",
         "_rand",
         "_round_start",
         "_sent",
+        "_sent_first",
+        "_sent_last",
         "_share",
         "_srtt",
         "_throttled",
@@ -187,8 +196,12 @@ class RouteFlow:
         # The current round of answers: when it started, what it counted.
         self._round_start: float | None = None
         self._accepted = self._throttled = self._sent = 0
+        # When the requests answered in this round were sent: the first and the last.
+        self._sent_first, self._sent_last = math.inf, -math.inf
         self._srtt = 0.0  # smoothed round-trip time of answers
         self._measured = 0.0  # the rate measured in the last throttled round
+        self._measure_from = -math.inf  # answers to requests sent before are not measured
+        self._previous_sent = -math.inf  # the latest send time of an answer counted
         self._clean = 0  # rounds in a row held back by the pacing and not throttled
         self._idle = 0  # rounds in a row in which the client did not use its rate
         self._share = 0.0  # the share of answers throttled, averaged over recent rounds
@@ -288,16 +301,8 @@ class RouteFlow:
         """
         rtt = now - sent_at
         self._srtt += (rtt - self._srtt) * 0.125
-        start = self._round_start
-        if start is None or not (self._accepted or self._throttled):
-            # The round's first answer: a round never counts time in which nothing was sent
-            # (an idle client learns nothing from its own idleness).
-            start = self._round_start = sent_at if start is None else max(start, sent_at)
         if throttled:
             self.throttled += 1
-            self._throttled += 1
-        else:
-            self._accepted += 1
         window = self._window
         opened = False
         if window is not None:
@@ -310,6 +315,29 @@ class RouteFlow:
                 if window + 1 >= _MAX_WINDOW:
                     self._window = None  # no limit in sight at this concurrency
             opened = bool(self.queue)  # a waiting request may go
+        if sent_at < self._measure_from:
+            # Sent unpaced, before the limit was first hit: a burst, whose answers say what the
+            # server's bucket held, not its rate. Not a measurement.
+            return opened
+        start = self._round_start
+        if sent_at - self._previous_sent > _IDLE_GAP > 0 and start is not None:
+            # Nothing was sent for a while before this request: a round never spans the pause
+            # (an idle client learns nothing from its own idleness), so the few answers from
+            # before it are dropped and a round starts with this one.
+            self._accepted = self._throttled = 0
+            self._sent_first, self._sent_last = math.inf, -math.inf
+            start = None
+        self._previous_sent = max(self._previous_sent, sent_at)
+        if start is None or not (self._accepted or self._throttled):
+            start = self._round_start = sent_at if start is None else max(start, sent_at)
+        if throttled:
+            self._throttled += 1
+        else:
+            self._accepted += 1
+        if sent_at < self._sent_first:
+            self._sent_first = sent_at
+        if sent_at > self._sent_last:
+            self._sent_last = sent_at
         answers = self._accepted + self._throttled
         elapsed = now - start
         if throttled and self.rate is None and self._throttled >= 2:
@@ -317,7 +345,11 @@ class RouteFlow:
             due = True
         elif self._throttled > self._accepted:
             # Far over the limit: act on the first dozen answers rather than a whole round.
-            due = answers >= _OVERLOAD_ANSWERS and elapsed >= self._srtt
+            due = (
+                answers >= _OVERLOAD_ANSWERS
+                and (self._accepted >= _OVERLOAD_ACCEPTED or answers >= _OVERLOAD_CAP)
+                and elapsed >= self._srtt
+            )
         else:
             due = answers >= _ROUND_ANSWERS and elapsed >= max(_ROUND_SECONDS, 2 * self._srtt)
         if not due or elapsed <= 0:  # a clock too coarse to tell the answers apart: wait
@@ -329,6 +361,8 @@ class RouteFlow:
         answers = accepted + throttled
         self._round_start = now
         self._accepted = self._throttled = self._sent = 0
+        sent_first, sent_last = self._sent_first, self._sent_last
+        self._sent_first, self._sent_last = math.inf, -math.inf
         config = self._config
         old = self.rate
         if not config.adaptive:
@@ -336,26 +370,31 @@ class RouteFlow:
         if old is None:
             if throttled < 2:
                 return False  # not paced, not throttled: nothing to learn
-            # The limit was just hit, unpaced. What was accepted so far counts the tokens
-            # the server's bucket held, most of them taken by whoever came first; so start
-            # at a share of the rate the client was sending at, which clients that share
-            # the limit have about alike (as BBR drains after start-up), and send nothing for
-            # two round trips: the answers still in flight are the next round.
-            new = max(sent, 1) / elapsed * _DRAIN
+            # The limit was just hit, unpaced. What was accepted so far, per second, is a limit
+            # from above (the server's bucket was full at the start): start at half of it, and
+            # send nothing for two round trips, so that the answers still in flight (an echo of
+            # the unpaced burst, not measured) come back first (as BBR drains after start-up).
+            # The next rounds, paced, measure the limit itself.
+            new = max(accepted, 1) / elapsed * _DRAIN
             self._last_send = now + 2 * self._srtt - self._gap / new
+            self._measure_from = now
+            self._measured = max(accepted, 1) / elapsed  # probing climbs back fast up to it
             self._window = None  # pacing takes over from the slow-start window
             self._share = 0.0
         else:
-            # Time spent with nothing to send (the end of a batch, lookups waiting out a
-            # Retry-After) says nothing about the limit: count only the time the sends of
-            # this round took at the pacing rate.
-            busy = min(elapsed, max(sent, 1) / old)
             share = throttled / answers
             if share > _OVERLOAD_SHARE and throttled >= _OVERLOAD_THROTTLED:
                 # Far over the limit (it went down, or the start was too fast): what the
-                # server accepted in the round is the limit, or this client's share of it.
+                # server accepted of the requests answered in the round, per second over which
+                # they were sent, is the limit, or this client's share of it. Over the time they
+                # were sent, not the round's: time with nothing to send (the end of a batch,
+                # lookups waiting out a Retry-After) says nothing about the limit. And never
+                # more than the rate that was just too fast.
+                sent_over = max(sent_last - sent_first, 1.0 / old)
                 self._share = _OVERLOAD_SHARE
-                new = max(accepted, 1) / busy
+                # Plus one: the next token may have been a moment away (and a round with a
+                # few accepted must not make a rate of almost nothing).
+                new = min((accepted + 1) / sent_over, old)
                 self._measured = new
             else:
                 # Near the limit: steer the share of answers throttled (averaged over about
@@ -373,6 +412,8 @@ class RouteFlow:
                 else:
                     self._clean += 1
                 gain = 1.0 + _GAIN * (target - self._share) / max(target, self._share)
+                if not throttled:
+                    gain = max(gain, 1.0)  # a clean round never slows the client down
                 beyond = self._clean - _CLEAN_ROUNDS
                 if beyond > 0:
                     # Nothing throttled for a while: look for more, fast while under the last
@@ -408,6 +449,11 @@ class RouteFlow:
         new = max(new, config.min_rate)
         if cap is not None:
             new = min(new, cap)
+        if old is not None and new < old:
+            # Slowed down: the answers still to come to requests sent at the old pace echo
+            # what was just acted on; measure only what is sent at the new one (as TCP acts
+            # once per round trip).
+            self._measure_from = now
         self.rate = new
         if old is None:
             logger.debug(

@@ -32,9 +32,9 @@ def requests_bound(scenario: Scenario) -> float:
     per process.
     """
     if scenario.processes > 1:
-        return 1.20
+        return 1.25
     if scenario.rate <= 100:
-        return 1.13
+        return 1.15
     return 1.10
 
 
@@ -59,9 +59,9 @@ def test_botocores_adaptive_mode_is_slower_in_every_scenario(name: str) -> None:
 @pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if s.processes > 1])
 def test_processes_sharing_a_quota_finish_close_together(name: str) -> None:
     spreads = sorted(run(SCENARIOS[name], seed=seed).spread for seed in SEEDS)
-    # The median run finishes all its processes within 60% of each other (the target is
+    # The median run finishes all its processes within 50% of each other (the target is
     # 20%: not met yet, see docs/flow-control.md); none is starved for longer than the batch.
-    assert spreads[1] <= 0.6
+    assert spreads[1] <= 0.5
     assert spreads[-1] <= 1.0
 
 
