@@ -106,7 +106,7 @@ class Resource:
         if timeout is not None:
             check_timeout(timeout)
         request = build_request(route, arguments, team_id=team_id)
-        # Parsed without a local for the body (see SamplersResource.get).
+        # Parsed without a local for the body (see _lookup).
         answer = parse_response(
             await self._http.request(
                 request.method,
