@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -53,7 +54,7 @@ _ASYNC_ITERATORS = frozenset({"AsyncIterator", "AsyncGenerator", "AsyncIterable"
 #: The parameter type of the ids a bulk iterator takes: paced by the iterator (``PacedIds``).
 _BULK_IDS = f"{PACKAGE}._bulk.Ids"
 #: What a raw view's method answers (``with_raw_response``).
-_RAW_RESPONSE = f"{PACKAGE}._response.RawResponse"
+_RAW_RESPONSE = (f"{PACKAGE}._response", "RawResponse")
 #: Client methods written by hand in ``_sync.py`` (``SyncClientBase``).
 _HAND_WRITTEN = frozenset({"close"})
 #: The decorators of a client property.
@@ -74,6 +75,8 @@ _OWN_NAMES = {
     "SyncView": (f"{PACKAGE}._sync", "SyncView"),
 }
 _LINE_LENGTH = 100
+#: A line of source with its end, as the parser splits lines (``\r\n``, ``\r`` or ``\n``).
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 #: Appended to a generated line that cannot be shorter (a type in a string): ruff's E501.
 _LONG_LINE = "  # noqa: E501"
 
@@ -153,6 +156,9 @@ class _Module:
         self.path = path
         self.source = path.read_text()
         self.tree = ast.parse(self.source)
+        #: The source's lines in UTF-8 (the nodes' column offsets count bytes), split where the
+        #: parser splits them: ``ast.get_source_segment`` splits the whole source at each call.
+        self.lines: list[bytes] = [line.encode() for line in _LINES.findall(self.source)]
         #: name -> (module, attribute or None for ``import module``), and whether only type
         #: checkers see it (imported under ``if TYPE_CHECKING:``).
         self.bindings: dict[str, tuple[tuple[str, str | None], bool]] = {}
@@ -189,10 +195,10 @@ class _Module:
         package = parts[: len(parts) - (level - 1)]
         return ".".join([*package, *([module] if module else [])])
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.expr) -> str:
         """The source text of ``node``, which must fit on one line."""
-        text = ast.get_source_segment(self.source, node)
-        if text is None or "\n" in text:
+        text = self.text_of(node)
+        if "\n" in text:
             raise GeneratorError(
                 f"{self.path.name}, line {getattr(node, 'lineno', '?')}: an annotation or "
                 "default spans lines; keep it on one line (or teach the generator)"
@@ -208,9 +214,17 @@ class _Module:
             and isinstance(first.value.value, str)
         ):
             raise GeneratorError(f"{self.path.name}: {node.name} has no docstring")
-        text = ast.get_source_segment(self.source, first.value)
-        assert text is not None
-        return text
+        return self.text_of(first.value)
+
+    def text_of(self, node: ast.expr) -> str:
+        """The source text of ``node``, as ``ast.get_source_segment`` gives it."""
+        start, end = node.col_offset, node.end_col_offset
+        assert node.end_lineno is not None  # set by ast.parse, as end_col_offset is
+        assert end is not None
+        if node.lineno == node.end_lineno:
+            return self.lines[node.lineno - 1][start:end].decode()
+        first, *middle, last = self.lines[node.lineno - 1 : node.end_lineno]
+        return b"".join([first[start:], *middle, last[:end]]).decode()
 
     def class_named(self, name: str) -> ast.ClassDef | None:
         for node in self.tree.body:
@@ -363,7 +377,7 @@ def _body(docstring: str, statements: list[str]) -> list[str]:
 
 #: One method to write: the module and node of its async twin, the type variables to replace
 #: in its annotations, and whether its result is wrapped (a raw view's ``RawResponse[...]``).
-_Member = tuple[_Module, "ast.FunctionDef | ast.AsyncFunctionDef", Mapping[str, str], bool]
+_Member = tuple[_Module, ast.FunctionDef | ast.AsyncFunctionDef, Mapping[str, str], bool]
 #: ``(attribute, module, class)`` of each group of a client or of a view of groups.
 _Group = tuple[str, _Module, ast.ClassDef]
 
@@ -539,14 +553,15 @@ class _Generator:
         qualified = module.qualified(name)
         if qualified is None or "." not in qualified:
             return None
-        origin, attribute = self._canonical(tuple(qualified.rsplit(".", 1)))  # type: ignore[arg-type]
-        return None if attribute is None else (origin, attribute)
+        origin, _, attribute = qualified.rpartition(".")
+        defined, found = self._canonical((origin, attribute))
+        return None if found is None else (defined, found)
 
     def _raw_listing(self, module: _Module, annotation: ast.expr | None) -> ast.expr | None:
         """``X`` for a ``RawResponse[AsyncIterator[X]]`` annotation (a raw listing), or None."""
         if not isinstance(annotation, ast.Subscript):
             return None
-        if self._where(module, annotation.value) != tuple(_RAW_RESPONSE.rsplit(".", 1)):
+        if self._where(module, annotation.value) != _RAW_RESPONSE:
             return None
         return _iterated_type(annotation.slice)
 

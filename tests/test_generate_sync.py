@@ -136,16 +136,8 @@ def test_the_raw_views_are_twinned_from_the_views_their_bases_and_their_groups(
     # The groups, in the order LoopsClientWithRawResponse makes them.
     view = generated.split("class SyncLoopsClientWithRawResponse(SyncView[")[1]
     groups = [line.split("(")[0] for line in view.split("    def ")[1:]]
-    assert groups == [
-        "samplers",
-        "runs",
-        "trainers",
-        "sessions",
-        "checkpoints",
-        "deployments",
-        "capabilities",
-        "user_config",
-    ]
+    assert groups == list(vars(baseten_loops.LoopsClient("test-key").with_raw_response))
+    assert "samplers" in groups
     assert "    def with_raw_response(self) -> SyncLoopsClientWithRawResponse:" in generated
 
 

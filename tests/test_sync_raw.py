@@ -30,6 +30,7 @@ from baseten_loops._sync import PacedIds
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 from .conftest import FAST_RETRY
+from .test_client_options import seed_one_of_each
 from .test_raw_response import CREDENTIALS, ECHOES, KEY
 from .test_sync import (
     SYNC_THREAD_NAME,
@@ -178,12 +179,7 @@ def test_every_raw_twin_runs_its_async_method_on_the_loop_with_every_argument(
 
 def _every_call(server: FakeLoopsServer) -> dict[str, tuple[list[Any], dict[str, Any]]]:
     """``group.method -> (args, kwargs)``: a real call of every raw method, seeded on ``server``."""
-    server.add_sampler("smp", status="ACTIVE")
-    run = server.add_run("run1")
-    inactive = server.add_run("run2", status={"name": "INACTIVE"})
-    session = server.add_session("ses1")
-    deployment = server.add_deployment("dep1", debug_files=3, logs=["hello"])
-    checkpoint = server.add_checkpoint("ck1", run_id=run["id"], files=3)
+    run, inactive, session, deployment, checkpoint = seed_one_of_each(server)
     fields = {"session_id": session["id"], "base_model": run["base_model"]}
     return {
         "samplers.get": (["smp"], {}),
