@@ -426,3 +426,15 @@ def test_the_raw_views_are_typed_and_show_what_they_wrap(sync_client: SyncLoopsC
     assert repr(raw_view.samplers) == "<sync view of SamplersResourceWithRawResponse>"
     assert isinstance(raw_view.samplers, SyncResource)
     assert "get_many" in dir(raw_view.samplers)
+
+
+def test_an_answer_around_another_value_keeps_everything_else() -> None:
+    raw = RawResponse(
+        [1], status=201, headers={"X-Request-Id": "r1"}, elapsed=0.5, attempts=2, method="POST"
+    )
+    twin = raw._replace_value("other")
+    assert twin.parse() == "other" and raw.parse() == [1]
+    for name in RawResponse.__slots__:
+        if name != "_value":
+            assert getattr(twin, name) == getattr(raw, name), name
+    assert twin.request_id == "r1"
