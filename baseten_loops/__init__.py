@@ -39,7 +39,12 @@ Synchronous use (scripts, notebooks):
     SyncLoopsClient; its resource groups SyncSamplersResource, SyncRunsResource,
     SyncTrainersResource, SyncSessionsResource, SyncCheckpointsResource,
     SyncDeploymentsResource, SyncCapabilitiesResource, SyncUserConfigResource (generated from
-    the async ones, with their base SyncResource); SyncIterator.
+    the async ones, with their base SyncResource); SyncIterator. Its ``with_raw_response``:
+    SyncLoopsClientWithRawResponse, and one view per group: SyncSamplersResourceWithRawResponse,
+    SyncRunsResourceWithRawResponse, SyncTrainersResourceWithRawResponse,
+    SyncSessionsResourceWithRawResponse, SyncCheckpointsResourceWithRawResponse,
+    SyncDeploymentsResourceWithRawResponse, SyncCapabilitiesResourceWithRawResponse,
+    SyncUserConfigResourceWithRawResponse.
 
 Configuration:
     RetryPolicy, RetryBudget, FlowControl.
@@ -173,14 +178,23 @@ from ._session import ClientStats
 from ._sync import SyncIterator, SyncResource
 from ._sync_generated import (
     SyncCapabilitiesResource,
+    SyncCapabilitiesResourceWithRawResponse,
     SyncCheckpointsResource,
+    SyncCheckpointsResourceWithRawResponse,
     SyncDeploymentsResource,
+    SyncDeploymentsResourceWithRawResponse,
     SyncLoopsClient,
+    SyncLoopsClientWithRawResponse,
     SyncRunsResource,
+    SyncRunsResourceWithRawResponse,
     SyncSamplersResource,
+    SyncSamplersResourceWithRawResponse,
     SyncSessionsResource,
+    SyncSessionsResourceWithRawResponse,
     SyncTrainersResource,
+    SyncTrainersResourceWithRawResponse,
     SyncUserConfigResource,
+    SyncUserConfigResourceWithRawResponse,
 )
 from ._version import __version__
 
@@ -268,16 +282,25 @@ __all__ = [
     "StorageMetrics",
     "SupportedModel",
     "SyncCapabilitiesResource",
+    "SyncCapabilitiesResourceWithRawResponse",
     "SyncCheckpointsResource",
+    "SyncCheckpointsResourceWithRawResponse",
     "SyncDeploymentsResource",
+    "SyncDeploymentsResourceWithRawResponse",
     "SyncIterator",
     "SyncLoopsClient",
+    "SyncLoopsClientWithRawResponse",
     "SyncResource",
     "SyncRunsResource",
+    "SyncRunsResourceWithRawResponse",
     "SyncSamplersResource",
+    "SyncSamplersResourceWithRawResponse",
     "SyncSessionsResource",
+    "SyncSessionsResourceWithRawResponse",
     "SyncTrainersResource",
+    "SyncTrainersResourceWithRawResponse",
     "SyncUserConfigResource",
+    "SyncUserConfigResourceWithRawResponse",
     "TrainerCheckpointTarget",
     "TrainerFields",
     "TrainersResource",

@@ -11,7 +11,15 @@ the facade's event loop (``_sync.py``). What it writes, into ``_sync_generated.p
   it returns; one that gives an async iterator returns a :class:`SyncIterator` instead;
 - :class:`SyncLoopsClient`: ``LoopsClient``'s constructor without ``session=``, a property per
   resource group, and the client's public properties and methods (``with_options`` returns a
-  ``SyncLoopsClient``); ``close`` and the context manager are hand-written in ``_sync.py``.
+  ``SyncLoopsClient``); ``close`` and the context manager are hand-written in ``_sync.py``;
+- for a client property that gives a view of groups defined in ``_client.py``
+  (``with_raw_response``: :class:`LoopsClientWithRawResponse`), its twin
+  ``SyncLoopsClientWithRawResponse``, a property per group of that view (``self.<name> =
+  <Class>(...)`` in its ``__init__``), and a class ``Sync<Class>`` per group. A raw view's
+  methods are those ``RawResource`` makes at run time: every public method of its ``plain=``
+  group, its result annotated ``RawResponse[...]``, except those the view or its bases define
+  (``RawLookups[T].get_many``, with ``T`` replaced by the view's type; a raw listing's
+  ``RawResponse[AsyncIterator[X]]``, whose twin answers ``RawResponse[SyncIterator[X]]``).
 
 The names the copied annotations use are imported from where the async modules import them.
 The output is formatted as ``ruff format`` leaves it (one parameter or argument per line, with
@@ -29,8 +37,9 @@ from __future__ import annotations
 import argparse
 import ast
 import builtins
+import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 __all__ = ["GeneratorError", "generate", "main"]
@@ -44,11 +53,12 @@ COMMAND = "python -m baseten_loops._generate_sync"
 _ASYNC_ITERATORS = frozenset({"AsyncIterator", "AsyncGenerator", "AsyncIterable"})
 #: The parameter type of the ids a bulk iterator takes: paced by the iterator (``PacedIds``).
 _BULK_IDS = f"{PACKAGE}._bulk.Ids"
+#: What a raw view's method answers (``with_raw_response``).
+_RAW_RESPONSE = (f"{PACKAGE}._response", "RawResponse")
 #: Client methods written by hand in ``_sync.py`` (``SyncClientBase``).
 _HAND_WRITTEN = frozenset({"close"})
-#: Client members without a twin yet: the raw views are made at run time from the resource
-#: classes (``_resources/_base.py``, ``RawResource``), which this generator does not read.
-_NOT_TWINNED = frozenset({"with_raw_response"})
+#: The decorators of a client property.
+_PROPERTIES = frozenset({"property", "functools.cached_property"})
 #: Names the generated code itself uses, and where they come from.
 _OWN_NAMES = {
     "Awaitable": ("collections.abc", "Awaitable"),
@@ -58,11 +68,17 @@ _OWN_NAMES = {
     "TYPE_CHECKING": ("typing", "TYPE_CHECKING"),
     "LoopsClient": (f"{PACKAGE}._client", "LoopsClient"),
     "PacedIds": (f"{PACKAGE}._sync", "PacedIds"),
+    "RawResponse": (f"{PACKAGE}._response", "RawResponse"),
     "SyncClientBase": (f"{PACKAGE}._sync", "SyncClientBase"),
     "SyncIterator": (f"{PACKAGE}._sync", "SyncIterator"),
     "SyncResource": (f"{PACKAGE}._sync", "SyncResource"),
+    "SyncView": (f"{PACKAGE}._sync", "SyncView"),
 }
 _LINE_LENGTH = 100
+#: A line of source with its end, as the parser splits lines (``\r\n``, ``\r`` or ``\n``).
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+#: Appended to a generated line that cannot be shorter (a type in a string): ruff's E501.
+_LONG_LINE = "  # noqa: E501"
 
 _HEADER = f'''"""The blocking twin of the async client. Generated: do not edit.
 
@@ -85,20 +101,44 @@ _CLIENT_DOC = '''\
     Generated from :class:`LoopsClient`: it takes the same arguments except ``session=`` (an
     aiohttp session belongs to the loop it was made in, and this client runs its own), and each
     method has the same arguments, returns the same models and raises the same exceptions as its
-    async twin; async iterators (``iter_many``) become :class:`SyncIterator`. Calls run on the
+    async twin; async iterators (``iter_many``) become :class:`SyncIterator`. The same holds
+    for ``with_raw_response``: each of its methods returns the :class:`RawResponse` its async
+    twin does (a raw listing's ``parse()`` is a :class:`SyncIterator`). Calls run on the
     client's private event loop, in a daemon thread started on first use that holds its one
     connection pool, so it also works from a thread that runs an event loop (a Jupyter cell).
     Safe to share between threads.
 
     Close it (``close()`` or ``with``) to close the pool and stop the thread; afterwards every
-    call raises :class:`ClientClosedError`. A resource, a method or an iterator taken from it,
-    and a ``with_options`` copy, keep it alive; once nothing does, it is closed when
-    garbage-collected, or at interpreter exit. After ``os.fork()``, a call in the child starts
-    a loop and a pool of its own; the parent's are left as they are. Ctrl-C during a call
-    cancels that call before ``KeyboardInterrupt`` reaches you. Do not call it from its own
-    callbacks (``on_status``): that raises :class:`LoopsError`.
+    call raises :class:`ClientClosedError`. A resource (``with_raw_response`` and its groups
+    too), a method or an iterator taken from it, and a ``with_options`` copy, keep it alive;
+    once nothing does, it is closed when garbage-collected, or at interpreter exit. After
+    ``os.fork()``, a call in the child starts a loop and a pool of its own; the parent's are
+    left as they are. Ctrl-C during a call cancels that call before ``KeyboardInterrupt``
+    reaches you. Do not call it from its own callbacks (``on_status``): that raises
+    :class:`LoopsError`.
 
 '''
+
+
+#: The docstring of a group's twin, after its first line (``name``: the async class).
+_GROUP_DOC = """\
+    The blocking twin of :class:`{name}`, generated from it: each method takes
+    the same arguments, returns what awaiting the async method returns and raises the
+    same exceptions; an async iterator comes back as a :class:`SyncIterator`.
+"""
+#: The same for a raw view's twin (``client.with_raw_response.samplers``).
+_RAW_GROUP_DOC = """\
+    The blocking twin of :class:`{name}`, generated from it: each
+    method takes the same arguments, returns the :class:`RawResponse` that awaiting the async
+    method returns and raises the same exceptions; an async iterator comes back as a
+    :class:`SyncIterator`, and so does the iterator a listing's :meth:`~RawResponse.parse` gives.
+"""
+#: The same for the twin of a view of groups (``attribute``: the client's property).
+_VIEW_DOC = """\
+    The blocking twin of :class:`{name}`, generated from it: each group
+    is the blocking twin of the async one. It keeps its client alive, as
+    ``client.{attribute}`` and everything taken from it do.
+"""
 
 
 class GeneratorError(Exception):
@@ -116,6 +156,9 @@ class _Module:
         self.path = path
         self.source = path.read_text()
         self.tree = ast.parse(self.source)
+        #: The source's lines in UTF-8 (the nodes' column offsets count bytes), split where the
+        #: parser splits them: ``ast.get_source_segment`` splits the whole source at each call.
+        self.lines: list[bytes] = [line.encode() for line in _LINES.findall(self.source)]
         #: name -> (module, attribute or None for ``import module``), and whether only type
         #: checkers see it (imported under ``if TYPE_CHECKING:``).
         self.bindings: dict[str, tuple[tuple[str, str | None], bool]] = {}
@@ -152,10 +195,10 @@ class _Module:
         package = parts[: len(parts) - (level - 1)]
         return ".".join([*package, *([module] if module else [])])
 
-    def segment(self, node: ast.AST) -> str:
+    def segment(self, node: ast.expr) -> str:
         """The source text of ``node``, which must fit on one line."""
-        text = ast.get_source_segment(self.source, node)
-        if text is None or "\n" in text:
+        text = self.text_of(node)
+        if "\n" in text:
             raise GeneratorError(
                 f"{self.path.name}, line {getattr(node, 'lineno', '?')}: an annotation or "
                 "default spans lines; keep it on one line (or teach the generator)"
@@ -171,9 +214,17 @@ class _Module:
             and isinstance(first.value.value, str)
         ):
             raise GeneratorError(f"{self.path.name}: {node.name} has no docstring")
-        text = ast.get_source_segment(self.source, first.value)
-        assert text is not None
-        return text
+        return self.text_of(first.value)
+
+    def text_of(self, node: ast.expr) -> str:
+        """The source text of ``node``, as ``ast.get_source_segment`` gives it."""
+        start, end = node.col_offset, node.end_col_offset
+        assert node.end_lineno is not None  # set by ast.parse, as end_col_offset is
+        assert end is not None
+        if node.lineno == node.end_lineno:
+            return self.lines[node.lineno - 1][start:end].decode()
+        first, *middle, last = self.lines[node.lineno - 1 : node.end_lineno]
+        return b"".join([first[start:], *middle, last[:end]]).decode()
 
     def class_named(self, name: str) -> ast.ClassDef | None:
         for node in self.tree.body:
@@ -234,7 +285,11 @@ def _iterated_type(annotation: ast.expr | None) -> ast.expr | None:
 
 
 class _Function:
-    """One function to write: its name, the lines of its signature, and how to call its twin."""
+    """One function to write: its name, the lines of its signature, and how to call its twin.
+
+    ``types`` maps the type variables of a generic class to the types a subclass gives them
+    (``RawLookups[Sampler]``: ``T`` -> ``Sampler``), replaced in every annotation.
+    """
 
     def __init__(
         self,
@@ -242,9 +297,11 @@ class _Function:
         node: ast.FunctionDef | ast.AsyncFunctionDef,
         *,
         drop: Sequence[str] = (),
+        types: Mapping[str, str] | None = None,
     ) -> None:
         self.module = module
         self.node = node
+        self.types = types or {}
         arguments = node.args
         positional = [*arguments.posonlyargs, *arguments.args]
         if not positional or positional[0].arg != "self":
@@ -279,12 +336,16 @@ class _Function:
     def _parameter(self, argument: ast.arg, default: ast.expr | None) -> str:
         text = argument.arg
         if argument.annotation is not None:
-            text += ": " + self.module.segment(argument.annotation)
+            text += ": " + self.text(argument.annotation)
             if default is not None:
                 text += " = " + self.module.segment(default)
         elif default is not None:
             text += "=" + self.module.segment(default)
         return text
+
+    def text(self, annotation: ast.expr) -> str:
+        """The source of ``annotation``, its type variables replaced (see ``types``)."""
+        return _substitute(self.module.segment(annotation), self.types)
 
     def signature(self, returns: str, *, decorators: Sequence[str] = ()) -> list[str]:
         """``def name(`` one parameter per line ``) -> returns:`` (body not included)."""
@@ -297,7 +358,7 @@ class _Function:
     def returns(self) -> str:
         if self.node.returns is None:
             raise GeneratorError(f"{self.module.path.name}: {self.node.name} has no return type")
-        return self.module.segment(self.node.returns)
+        return self.text(self.node.returns)
 
     def arguments(self, *, replace: dict[str, str] | None = None) -> list[str]:
         """The forwarded arguments, ``replace`` mapping a parameter name to another expression."""
@@ -314,12 +375,21 @@ def _body(docstring: str, statements: list[str]) -> list[str]:
     return [f"        {docstring}", *(f"        {line}" for line in statements)]
 
 
+#: One method to write: the module and node of its async twin, the type variables to replace
+#: in its annotations, and whether its result is wrapped (a raw view's ``RawResponse[...]``).
+_Member = tuple[_Module, ast.FunctionDef | ast.AsyncFunctionDef, Mapping[str, str], bool]
+#: ``(attribute, module, class)`` of each group of a client or of a view of groups.
+_Group = tuple[str, _Module, ast.ClassDef]
+
+
 class _Generator:
     def __init__(self, package_dir: Path) -> None:
         self.package_dir = package_dir
         self.modules: list[_Module] = []
         self.lines: list[str] = []
         self.exported: list[str] = []
+        #: ``(property, class)`` of each client property that gives a view of groups.
+        self.views: list[tuple[str, ast.ClassDef]] = []
 
     def module(self, path: Path) -> _Module:
         module = _Module(_module_name(path, self.package_dir), path)
@@ -333,33 +403,38 @@ class _Generator:
             for path in sorted((self.package_dir / "_resources").glob("*.py"))
             if not path.name.startswith("_")
         ]
+        # The bases of the raw views (RawLookups), whose methods those views inherit.
+        self.module(self.package_dir / "_resources" / "_base.py")
         client = client_module.class_named("LoopsClient")
         assert client is not None, "LoopsClient not found in _client.py"
-        groups: list[tuple[str, _Module, ast.ClassDef]] = []
-        for attribute, class_name in self._groups(client):
-            found = [(m, m.class_named(class_name)) for m in resources]
-            defined = [(m, node) for m, node in found if node is not None]
-            if len(defined) != 1:
-                raise GeneratorError(f"{class_name} (client.{attribute}) not found in _resources/")
-            groups.append((attribute, *defined[0]))
-            self._resource(*defined[0])
+        groups = self._groups(client_module, client, "_attach", resources)
+        for _, module, node in groups:
+            self._resource(module, node)
         self._client(client_module, client, groups)
+        for attribute, view in self.views:
+            self._view(client_module, view, attribute, resources)
         return self._assemble()
 
     @staticmethod
-    def _groups(client: ast.ClassDef) -> Iterator[tuple[str, str]]:
-        """``(attribute, class)`` of each ``self.<attribute> = <Class>(...)`` in ``_attach``."""
-        attach = next(
+    def _groups(
+        module: _Module, owner: ast.ClassDef, method: str, resources: list[_Module]
+    ) -> list[_Group]:
+        """Each ``self.<attribute> = <Class>(...)`` in ``owner.<method>``, its class found."""
+        function = next(
             (
                 node
-                for node in client.body
-                if isinstance(node, ast.FunctionDef) and node.name == "_attach"
+                for node in owner.body
+                if isinstance(node, ast.FunctionDef) and node.name == method
             ),
             None,
         )
-        if attach is None:
-            raise GeneratorError("LoopsClient._attach, which makes the resource groups, is missing")
-        for statement in attach.body:
+        if function is None:
+            raise GeneratorError(
+                f"{module.path.name}: {owner.name}.{method}, which makes the resource groups, "
+                "is missing"
+            )
+        groups: list[_Group] = []
+        for statement in function.body:
             if (
                 isinstance(statement, ast.Assign)
                 and isinstance(target := statement.targets[0], ast.Attribute)
@@ -369,29 +444,136 @@ class _Generator:
                 and isinstance(statement.value, ast.Call)
                 and isinstance(statement.value.func, ast.Name)
             ):
-                yield target.attr, statement.value.func.id
+                class_name = statement.value.func.id
+                defined = [
+                    (found, node)
+                    for found in resources
+                    if (node := found.class_named(class_name)) is not None
+                ]
+                if len(defined) != 1:
+                    raise GeneratorError(
+                        f"{class_name} ({owner.name}.{target.attr}) not found in _resources/"
+                    )
+                groups.append((target.attr, *defined[0]))
+        return groups
 
     def _resource(self, module: _Module, node: ast.ClassDef) -> None:
+        """``Sync<Class>``: the blocking twin of a resource group, or of a raw view of one."""
         name = f"Sync{node.name}"
         self.exported.append(name)
-        summary = _summary(module.docstring(node))
+        members: list[_Member]
+        if _keyword(node, "plain") is None:
+            members = [(module, member, {}, False) for member in _public_members(module, node)]
+            explained = _GROUP_DOC
+        else:
+            members = self._raw_members(module, node)
+            explained = _RAW_GROUP_DOC
         self.lines += [
             "",
             "",
             f"class {name}(SyncResource[{node.name}]):",
-            f'    """{summary}',
+            f'    """{_summary(module.docstring(node))}',
             "",
-            f"    The blocking twin of :class:`{node.name}`, generated from it: each method takes",
-            "    the same arguments, returns what awaiting the async method returns and raises the",
-            "    same exceptions; an async iterator comes back as a :class:`SyncIterator`.",
+            *explained.format(name=node.name).split("\n")[:-1],
             '    """',
         ]
-        for member in _public_members(module, node):
+        for member_module, member, types, wrap in members:
             self.lines.append("")
-            self.lines += self._method(module, member)
+            self.lines += self._method(member_module, member, types=types, wrap=wrap)
 
-    def _method(self, module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
-        function = _Function(module, node)
+    def _raw_members(self, module: _Module, node: ast.ClassDef) -> list[_Member]:
+        """The methods a raw view has at run time (``RawResource.__init_subclass__``).
+
+        Those the view or its bases define, and every other public method of its ``plain=``
+        group, its result wrapped in a ``RawResponse``; in the plain group's order (a method
+        named ``list`` shadows the builtin in the annotations after it, as in the group).
+        """
+        plain = _keyword(node, "plain")
+        found = None if plain is None else self._find_class(module, plain)
+        if found is None:
+            raise GeneratorError(f"{module.path.name}: {node.name}: its plain= group not found")
+        defined: dict[str, list[_Member]] = {}
+        for owner_module, owner, types in self._lineage(module, node, {}):
+            own: dict[str, list[_Member]] = {}
+            for member in _public_members(owner_module, owner):
+                own.setdefault(member.name, []).append((owner_module, member, types, False))
+            for name, members in own.items():
+                defined.setdefault(name, members)
+        plain_module, plain_class = found
+        wrapped: dict[str, list[_Member]] = {}
+        for member in _public_members(plain_module, plain_class):
+            wrapped.setdefault(member.name, []).append((plain_module, member, {}, True))
+        every: list[_Member] = []
+        for name in [*wrapped, *(name for name in defined if name not in wrapped)]:
+            every += defined.get(name) or wrapped[name]
+        return every
+
+    def _lineage(
+        self, module: _Module, node: ast.ClassDef, types: Mapping[str, str]
+    ) -> Iterator[tuple[_Module, ast.ClassDef, Mapping[str, str]]]:
+        """``node`` and its bases defined in this package, each with its type variables' values.
+
+        ``class X(RawLookups[Sampler])`` gives ``RawLookups`` with ``T`` -> ``Sampler``; bases
+        from elsewhere (``Generic[T]``) end the walk.
+        """
+        yield module, node, types
+        for base in node.bases:
+            arguments: list[ast.expr] = []
+            if isinstance(base, ast.Subscript):
+                element = base.slice
+                arguments = list(element.elts) if isinstance(element, ast.Tuple) else [element]
+                base = base.value
+            found = self._find_class(module, base)
+            if found is None:
+                continue
+            base_module, base_class = found
+            values = [_substitute(module.segment(argument), types) for argument in arguments]
+            parameters = _type_parameters(base_class)
+            if len(values) != len(parameters):
+                raise GeneratorError(
+                    f"{module.path.name}: {node.name}: {base_class.name} takes "
+                    f"{len(parameters)} type arguments, given {len(values)}"
+                )
+            types = dict(zip(parameters, values, strict=True))
+            yield from self._lineage(base_module, base_class, types)
+
+    def _find_class(self, module: _Module, name: ast.expr) -> tuple[_Module, ast.ClassDef] | None:
+        """The class ``name`` refers to in ``module``, if one of the modules read defines it."""
+        where = self._where(module, name)
+        if where is None:
+            return None
+        for candidate in self.modules:
+            if candidate.name == where[0]:
+                found = candidate.class_named(where[1])
+                return None if found is None else (candidate, found)
+        return None
+
+    def _where(self, module: _Module, name: ast.expr) -> tuple[str, str] | None:
+        """``(module, attribute)`` where the object ``name`` refers to in ``module`` is defined."""
+        qualified = module.qualified(name)
+        if qualified is None or "." not in qualified:
+            return None
+        origin, _, attribute = qualified.rpartition(".")
+        defined, found = self._canonical((origin, attribute))
+        return None if found is None else (defined, found)
+
+    def _raw_listing(self, module: _Module, annotation: ast.expr | None) -> ast.expr | None:
+        """``X`` for a ``RawResponse[AsyncIterator[X]]`` annotation (a raw listing), or None."""
+        if not isinstance(annotation, ast.Subscript):
+            return None
+        if self._where(module, annotation.value) != _RAW_RESPONSE:
+            return None
+        return _iterated_type(annotation.slice)
+
+    def _method(
+        self,
+        module: _Module,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        *,
+        types: Mapping[str, str],
+        wrap: bool,
+    ) -> list[str]:
+        function = _Function(module, node, types=types)
         element = _iterated_type(node.returns)
         if isinstance(node, ast.AsyncFunctionDef) and not _yields(node):
             if element is not None:
@@ -399,9 +581,21 @@ class _Generator:
                     f"{module.path.name}: {node.name} is an `async def` returning an async "
                     "iterator; make it an async generator or a plain `def` (or teach the generator)"
                 )
-            returns, helper = function.returns(), "self._run"
+            listed = None if wrap else self._raw_listing(module, node.returns)
+            if listed is not None:
+                returns = f"RawResponse[SyncIterator[{function.text(listed)}]]"
+                helper = "self._run_raw_listing"
+            else:
+                returns, helper = function.returns(), "self._run"
+            if wrap:
+                returns = f"RawResponse[{returns}]"
+        elif element is not None and not wrap:
+            returns, helper = f"SyncIterator[{function.text(element)}]", "self._iterate"
         elif element is not None:
-            returns, helper = f"SyncIterator[{module.segment(element)}]", "self._iterate"
+            raise GeneratorError(
+                f"{module.path.name}: {node.name} gives an async iterator: its raw view must "
+                "define what its raw answer is (RawResource refuses to wrap it too)"
+            )
         else:
             raise GeneratorError(
                 f"{module.path.name}: {node.name} is neither async nor an async iterator; the "
@@ -426,19 +620,15 @@ class _Generator:
         if node.name in _overloaded(module, node):
             if "method" in function.names:
                 raise GeneratorError(f"{module.path.name}: {node.name} has a parameter `method`")
-            statements += [
-                "method = cast(",
-                f'    "Callable[..., Awaitable[{returns}]]",',
-                f"    {target},",
-                ")",
-            ]
+            cast_type = f'    "Callable[..., Awaitable[{returns}]]",'
+            if len(cast_type) + 8 > _LINE_LENGTH:  # 8: the body's indentation
+                cast_type += _LONG_LINE
+            statements += ["method = cast(", cast_type, f"    {target},", ")"]
             target = "method"
         statements += _call(f"return {helper}", [target, *arguments], indent="")
         return [*function.signature(returns), *_body(module.docstring(node), statements)]
 
-    def _client(
-        self, module: _Module, node: ast.ClassDef, groups: list[tuple[str, _Module, ast.ClassDef]]
-    ) -> None:
+    def _client(self, module: _Module, node: ast.ClassDef, groups: list[_Group]) -> None:
         self.exported.append("SyncLoopsClient")
         init = next(
             member
@@ -482,7 +672,7 @@ class _Generator:
         for member in node.body:
             if not isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
-            if member.name.startswith("_") or member.name in _HAND_WRITTEN | _NOT_TWINNED:
+            if member.name.startswith("_") or member.name in _HAND_WRITTEN:
                 continue
             self.lines.append("")
             self.lines += self._client_member(module, member)
@@ -493,12 +683,23 @@ class _Generator:
         decorators = [ast.unparse(decorator) for decorator in node.decorator_list]
         function = _Function(module, node)
         docstring = module.docstring(node)
-        if decorators == ["property"] and isinstance(node, ast.FunctionDef):
-            return [
-                "    @property",
-                f"    def {node.name}(self) -> {function.returns()}:",
-                *_body(docstring, [f"return self._client.{node.name}"]),
-            ]
+        if len(decorators) == 1 and decorators[0] in _PROPERTIES:
+            returns = function.returns()
+            view = module.class_named(returns)
+            if view is not None and isinstance(node, ast.FunctionDef):
+                # A view of groups (with_raw_response): its twin, over the async one.
+                self.views.append((node.name, view))
+                return [
+                    "    @property",
+                    f"    def {node.name}(self) -> Sync{returns}:",
+                    *_body(docstring, [f"return Sync{returns}(self._client.{node.name}, self)"]),
+                ]
+            if decorators == ["property"] and isinstance(node, ast.FunctionDef):
+                return [
+                    "    @property",
+                    f"    def {node.name}(self) -> {returns}:",
+                    *_body(docstring, [f"return self._client.{node.name}"]),
+                ]
         if decorators:
             raise GeneratorError(f"_client.py: LoopsClient.{node.name}: unknown decorators")
         returns = function.returns()
@@ -513,6 +714,33 @@ class _Generator:
         raise GeneratorError(
             f"_client.py: LoopsClient.{node.name} has a shape the generator does not know"
         )
+
+    def _view(
+        self, module: _Module, node: ast.ClassDef, attribute: str, resources: list[_Module]
+    ) -> None:
+        """``Sync<View>``, the twin of ``client.<attribute>`` (a view of groups), and its groups."""
+        groups = self._groups(module, node, "__init__", resources)
+        for _, group_module, group in groups:
+            self._resource(group_module, group)
+        name = f"Sync{node.name}"
+        self.exported.append(name)
+        self.lines += [
+            "",
+            "",
+            f"class {name}(SyncView[{node.name}]):",
+            f'    """{_summary(module.docstring(node))}',
+            "",
+            *_VIEW_DOC.format(name=node.name, attribute=attribute).split("\n")[:-1],
+            '    """',
+        ]
+        for group_attribute, _, group in groups:
+            self.lines += [
+                "",
+                "    @property",
+                f"    def {group_attribute}(self) -> Sync{group.name}:",
+                f'        """The ``{group_attribute}`` group: :class:`Sync{group.name}`."""',
+                f"        return Sync{group.name}(self._resource.{group_attribute}, self._owner)",
+            ]
 
     def _canonical(self, origin: tuple[str, str | None]) -> tuple[str, str | None]:
         """Where ``origin`` is defined, following re-exports inside this package."""
@@ -617,6 +845,38 @@ def _overloaded(module: _Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -
                 and _is_overload(member)
             }
     return set()
+
+
+def _keyword(node: ast.ClassDef, name: str) -> ast.expr | None:
+    """The value of a class keyword (``plain=`` of ``class X(RawResource, plain=...)``)."""
+    return next((keyword.value for keyword in node.keywords if keyword.arg == name), None)
+
+
+def _type_parameters(node: ast.ClassDef) -> list[str]:
+    """The type variables of a generic class: ``T`` of ``class X(Base, Generic[T])``."""
+    for base in node.bases:
+        if isinstance(base, ast.Subscript) and ast.unparse(base.value).endswith("Generic"):
+            element = base.slice
+            return [
+                ast.unparse(item)
+                for item in (element.elts if isinstance(element, ast.Tuple) else [element])
+            ]
+    return []
+
+
+def _substitute(text: str, types: Mapping[str, str]) -> str:
+    """The annotation ``text`` with its type variables replaced by ``types``; as is without any."""
+    tree = ast.parse(text, mode="eval")
+    if not any(isinstance(node, ast.Name) and node.id in types for node in ast.walk(tree)):
+        return text
+
+    class Replace(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.expr:
+            if node.id not in types:
+                return node
+            return ast.parse(types[node.id], mode="eval").body
+
+    return ast.unparse(Replace().visit(tree))
 
 
 def _summary(docstring: str) -> str:

@@ -16,6 +16,7 @@ from ._sansio import request_id_of, safe_headers
 __all__ = ["RawResponse", "ResponseRecord"]
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 _NO_HEADERS: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
@@ -80,6 +81,14 @@ class RawResponse(Generic[T]):
     def parse(self) -> T:
         """The call's result: the object the plain call returns (``Sampler``, ``list[Run]`` ...)."""
         return self._value
+
+    def _replace_value(self, value: U) -> RawResponse[U]:
+        """The same answer around ``value`` (the sync client's iterator for an async one)."""
+        twin: RawResponse[U] = RawResponse.__new__(RawResponse)
+        for name in RawResponse.__slots__:
+            setattr(twin, name, getattr(self, name))
+        twin._value = value
+        return twin
 
     def __repr__(self) -> str:
         return f"<RawResponse [{self.status}] {self.method} {self.url}>"

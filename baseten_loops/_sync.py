@@ -13,10 +13,11 @@ its connection pool live on that loop for the facade's whole life, so keep-alive
 calls, and a caller whose own thread runs an event loop (a Jupyter cell, an ``async def`` test)
 is not in the way: its loop only waits, as for any blocking call.
 
-Lifetimes: a view (``client.samplers``), a bound method taken from it, an iterator it returned
-and a ``with_options`` copy each hold the facade they came from, as the async client's views
-do, so ``SyncLoopsClient(...).samplers.get(id)`` works; the facade is closed once nothing holds
-it. After ``os.fork()`` the child gets a loop thread and connections of its own (see
+Lifetimes: a view (``client.samplers``, ``client.with_raw_response`` and its groups), a bound
+method taken from it, an iterator it returned (a raw listing's ``parse()`` included) and a
+``with_options`` copy each hold the facade they came from, as the async client's views do, so
+``SyncLoopsClient(...).samplers.get(id)`` works; the facade is closed once nothing holds it.
+After ``os.fork()`` the child gets a loop thread and connections of its own (see
 :meth:`_LoopThread._after_fork_in_child`).
 """
 
@@ -34,8 +35,9 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from ._client import LoopsClient
 from ._exceptions import ClientClosedError, LoopsError
 from ._fork import abandon_loop, call_in_forked_child
+from ._response import RawResponse
 
-__all__ = ["SyncIterator", "SyncResource"]
+__all__ = ["SyncIterator", "SyncResource", "SyncView"]
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -308,14 +310,12 @@ def _shut_down(loop_thread: _LoopThread, client: LoopsClient) -> None:
     loop_thread.shut_down(client.close)
 
 
-class SyncResource(Generic[_R]):
-    """Base of the blocking resource groups (``sync_client.samplers``, ...).
+class SyncView(Generic[_R]):
+    """A blocking view of an object of the async client, holding the facade it came from.
 
-    Each one is generated from its async class (``SamplersResource`` for
-    :class:`SyncSamplersResource`): every method has the same arguments, returns what awaiting
-    the async method returns and raises the same exceptions; an async iterator comes back as a
-    :class:`SyncIterator`. A view keeps its client alive, so a bound method or an iterator
-    taken from ``SyncLoopsClient(...).samplers`` works on its own.
+    The base of the resource groups (:class:`SyncResource`) and of
+    ``sync_client.with_raw_response``, whose groups are resources too. Holding the facade keeps
+    it alive: ``SyncLoopsClient(...).with_raw_response.samplers.get(id)`` works.
     """
 
     __slots__ = ("_owner", "_resource")
@@ -323,6 +323,24 @@ class SyncResource(Generic[_R]):
     def __init__(self, resource: _R, owner: SyncClientBase) -> None:
         self._resource = resource
         self._owner = owner
+
+    def __repr__(self) -> str:
+        return f"<sync view of {type(self._resource).__name__}>"
+
+
+class SyncResource(SyncView[_R]):
+    """Base of the blocking resource groups (``sync_client.samplers``, ...).
+
+    Each one is generated from its async class (``SamplersResource`` for
+    :class:`SyncSamplersResource`): every method has the same arguments, returns what awaiting
+    the async method returns and raises the same exceptions; an async iterator comes back as a
+    :class:`SyncIterator`. A view keeps its client alive, so a bound method or an iterator
+    taken from ``SyncLoopsClient(...).samplers`` works on its own. The raw views
+    (``sync_client.with_raw_response.samplers``) are resources too: each method returns the
+    :class:`RawResponse` its async twin does.
+    """
+
+    __slots__ = ()
 
     def _run(
         self, method: Callable[_P, Awaitable[_T]], /, *args: _P.args, **kwargs: _P.kwargs
@@ -348,8 +366,22 @@ class SyncResource(Generic[_R]):
             demand=paced[0].demand if paced else None,
         )
 
-    def __repr__(self) -> str:
-        return f"<sync view of {type(self._resource).__name__}>"
+    def _run_raw_listing(
+        self,
+        method: Callable[_P, Awaitable[RawResponse[AsyncIterator[_T]]]],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> RawResponse[SyncIterator[_T]]:
+        """Run the async raw listing ``method``: its answer, whose ``parse()`` is blocking.
+
+        The first page is fetched now, as by the async method; its answer comes back with a
+        :class:`SyncIterator` over the async iterator its ``parse()`` gave, so the first page's
+        items come first and each later page is fetched by a ``next()``, on the facade's loop.
+        """
+        raw = self._run(method, *args, **kwargs)
+        items = raw.parse()
+        return raw._replace_value(SyncIterator(self._owner, lambda: items))
 
 
 class _Demand:

@@ -279,15 +279,22 @@ async def collect(iterator: Any) -> list[Any]:
     return [item async for item in iterator]
 
 
-def calls(server: FakeLoopsServer) -> dict[str, Callable[[LoopsClient, Any], Awaitable[Any]]]:
-    """One real call of (nearly) every method, each given the options ``o`` (``extra_headers``,
-    ``timeout``)."""
+def seed_one_of_each(server: FakeLoopsServer) -> tuple[dict[str, Any], ...]:
+    """Serve what :func:`calls` reads: an active sampler ``smp``, and the run, an inactive run,
+    the session, the deployment and the checkpoint it returns (in that order)."""
     server.add_sampler("smp", status="ACTIVE")
     run = server.add_run("run1")
     inactive = server.add_run("run2", status={"name": "INACTIVE"})
     session = server.add_session("ses1")
     deployment = server.add_deployment("dep1", debug_files=3, logs=["hello"])
     checkpoint = server.add_checkpoint("ck1", run_id=run["id"], files=3)
+    return run, inactive, session, deployment, checkpoint
+
+
+def calls(server: FakeLoopsServer) -> dict[str, Callable[[LoopsClient, Any], Awaitable[Any]]]:
+    """One real call of (nearly) every method, each given the options ``o`` (``extra_headers``,
+    ``timeout``)."""
+    run, inactive, session, deployment, checkpoint = seed_one_of_each(server)
     fields = {"session_id": session["id"], "base_model": run["base_model"]}
     return {
         "samplers.get": lambda c, o: c.samplers.get("smp", **o),

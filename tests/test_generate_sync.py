@@ -104,6 +104,82 @@ class ExperimentsResource(Resource):
     assert '    "SyncExperimentsResource",' in generated
 
 
+def test_a_new_method_gets_a_raw_twin_with_nothing_else_to_write(package: Path) -> None:
+    _add_to_runs(
+        package,
+        "\n    async def archive(self, run_id: str, *, reason: str | None = None) -> str:\n"
+        '        """Archive a run."""\n        return run_id\n',
+    )
+    generated = generate(package)
+    raw = generated.split("class SyncRunsResourceWithRawResponse")[1].split("\nclass ")[0]
+    archive = raw.split("    def archive(")[1].split("\n\n")[0]
+    assert ") -> RawResponse[str]:" in archive
+    assert "return self._run(\n            self._resource.archive,\n            run_id," in archive
+    plain = generated.split("class SyncRunsResource(")[1].split("\nclass ")[0]
+    assert '    ) -> str:\n        """Archive a run."""' in plain
+
+
+def test_the_raw_views_are_twinned_from_the_views_their_bases_and_their_groups(
+    package: Path,
+) -> None:
+    generated = generate(package)
+    samplers = generated.split("class SyncSamplersResourceWithRawResponse")[1].split("\nclass ")[0]
+    # RawLookups[Sampler].get_many and iter_many: T is the view's model.
+    assert "    ) -> list[RawResponse[Sampler]]: ..." in samplers
+    assert "    ) -> SyncIterator[tuple[str, RawResponse[Sampler] | LoopsError]]:" in samplers
+    assert "            PacedIds(ids)," in samplers
+    assert "RawResponse[T]" not in generated
+    # The view's own listing: its parse() is blocking.
+    checkpoints = generated.split("class SyncCheckpointsResourceWithRawResponse")[1]
+    assert "    ) -> RawResponse[SyncIterator[CheckpointFile]]:" in checkpoints
+    assert "        return self._run_raw_listing(" in checkpoints
+    # The groups, in the order LoopsClientWithRawResponse makes them.
+    view = generated.split("class SyncLoopsClientWithRawResponse(SyncView[")[1]
+    groups = [line.split("(")[0] for line in view.split("    def ")[1:]]
+    assert groups == list(vars(baseten_loops.LoopsClient("test-key").with_raw_response))
+    assert "samplers" in groups
+    assert "    def with_raw_response(self) -> SyncLoopsClientWithRawResponse:" in generated
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            (
+                "runs.py",
+                "\n\nclass TrainersResource",
+                '\n\n    def listing(self) -> AsyncIterator[int]:\n        """Items."""\n'
+                "        return self._iter()\n\n\nclass TrainersResource",
+            ),
+            "must define what its raw answer is",
+        ),
+        (
+            ("runs.py", "plain=TrainersResource", "plain=NoSuchResource"),
+            "its plain= group not found",
+        ),
+        (
+            ("samplers.py", "RawLookups[Sampler]", "RawLookups[Sampler, Run]"),
+            "takes 1 type arguments, given 2",
+        ),
+        (
+            (
+                "../_client.py",
+                "self.runs = RunsResourceWithRawResponse(http)",
+                "self.runs = X(http)",
+            ),
+            r"X \(LoopsClientWithRawResponse.runs\) not found",
+        ),
+    ],
+    ids=["raw listing left to the view", "unknown plain group", "type arguments", "unknown view"],
+)
+def test_a_raw_view_it_cannot_twin_stops_it(
+    package: Path, edit: tuple[str, str, str], message: str
+) -> None:
+    _edit(package / "_resources" / edit[0], edit[1], edit[2])
+    with pytest.raises(GeneratorError, match=message):
+        generate(package)
+
+
 @pytest.mark.parametrize(
     ("code", "message"),
     [

@@ -233,7 +233,8 @@ def test_only_bulk_ids_are_paced(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(received[0], PacedIds)
 
 
-def test_the_typing_file_has_a_line_for_every_method_of_every_group() -> None:
+def typed_calls() -> set[str]:
+    """The calls of ``client`` whose type tests/sync_typing.py asserts (``samplers.get`` ...)."""
     tree = ast.parse(TYPING_FILE.read_text())
     typed = set()
     for node in ast.walk(tree):
@@ -243,6 +244,11 @@ def test_the_typing_file_has_a_line_for_every_method_of_every_group() -> None:
                 target = ast.unparse(call.func)
                 if target.startswith("client."):
                     typed.add(target.removeprefix("client."))
+    return typed
+
+
+def test_the_typing_file_has_a_line_for_every_method_of_every_group() -> None:
+    typed = typed_calls()
     with SyncLoopsClient("test-key") as client:
         expected = {
             f"{group}.{name}" for group in _groups() for name in _twins(getattr(client, group))
