@@ -57,8 +57,8 @@ async def recorder() -> AsyncIterator[RecordingServer]:
 
 @pytest.fixture
 async def rclient(recorder: RecordingServer) -> AsyncIterator[LoopsClient]:
-    """A client of the recording server; each attempt may take 0.25 s."""
+    """A client of the recording server; each attempt may take 5 s (see ``hurried``)."""
     async with LoopsClient(
-        "test-key", base_url=recorder.base_url, retry=FAST_RETRY, attempt_timeout=0.25
+        "test-key", base_url=recorder.base_url, retry=FAST_RETRY, attempt_timeout=5.0
     ) as c:
         yield c
