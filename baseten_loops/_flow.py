@@ -167,6 +167,7 @@ class RouteFlow:
         "_measured",
         "_previous_sent",
         "_rand",
+        "_retry_after",
         "_round_start",
         "_sent",
         "_sent_first",
@@ -205,6 +206,7 @@ class RouteFlow:
         self._clean = 0  # rounds in a row held back by the pacing and not throttled
         self._idle = 0  # rounds in a row in which the client did not use its rate
         self._share = 0.0  # the share of answers throttled, averaged over recent rounds
+        self._retry_after = 0.0  # the last Retry-After of a throttled answer, in seconds
         # Slow start: until the route has proven it is not throttled at this many requests in
         # flight, at most `_window` are (growing by one per accepted answer, so doubling each
         # round trip, as TCP's slow start). A rate-limited route then costs the client a dozen
@@ -294,11 +296,15 @@ class RouteFlow:
 
     # -- answers ---------------------------------------------------------------------------
 
-    def on_answer(self, now: float, sent_at: float, *, throttled: bool) -> bool:
+    def on_answer(
+        self, now: float, sent_at: float, *, throttled: bool, retry_after: float | None = None
+    ) -> bool:
         """Count an answer to a request sent at ``sent_at``; ``True`` if the rate changed.
 
-        ``throttled``: a 429, or a 503 with ``Retry-After``.
+        ``throttled``: a 429, or a 503 with ``Retry-After`` (``retry_after``: its seconds).
         """
+        if throttled and retry_after is not None:
+            self._retry_after = retry_after
         rtt = now - sent_at
         self._srtt += (rtt - self._srtt) * 0.125
         if throttled:
@@ -406,7 +412,10 @@ class RouteFlow:
                 # without talking to each other.
                 weight = min(1.0, answers / _SHARE_ANSWERS)
                 self._share += (share - self._share) * weight
+                # Each throttled answer costs its request the server's Retry-After: the longer
+                # that is, the fewer the client can afford.
                 target = min(_TARGET_THROTTLED / old, _MAX_TARGET_SHARE)
+                target /= max(1.0, self._retry_after)
                 if throttled or sent < _BINDING_SHARE * old * elapsed:
                     self._clean = 0
                 else:
@@ -414,7 +423,13 @@ class RouteFlow:
                 gain = 1.0 + _GAIN * (target - self._share) / max(target, self._share)
                 if not throttled:
                     gain = max(gain, 1.0)  # a clean round never slows the client down
-                beyond = self._clean - _CLEAN_ROUNDS
+                # Growth is what finds the limit again, at the price of throttled answers: the
+                # longer the server's Retry-After, the slower the client grows.
+                if gain > 1.0:
+                    gain = 1.0 + (gain - 1.0) / max(1.0, self._retry_after)
+                # A probe that finds the limit costs a few requests their Retry-After: the
+                # longer that is, the longer the client stays clean before probing.
+                beyond = self._clean - _CLEAN_ROUNDS * max(1.0, self._retry_after)
                 if beyond > 0:
                     # Nothing throttled for a while: look for more, fast while under the last
                     # measured limit, then gently past it, faster each round that stays clean

@@ -559,7 +559,10 @@ class HTTPSession:
                     return outcome
                 error = outcome
                 throttled = isinstance(error, APIStatusError) and _is_throttle(error)
-                if flow.on_answer(loop.time(), sent_at, throttled=throttled):
+                retry_after = error.retry_after if isinstance(error, APIStatusError) else None
+                if flow.on_answer(
+                    loop.time(), sent_at, throttled=throttled, retry_after=retry_after
+                ):
                     _poke_head(flow)  # a new rate applies to the waiting requests at once
                 if throttled:
                     assert isinstance(error, APIStatusError)

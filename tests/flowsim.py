@@ -146,7 +146,9 @@ class Controller(Protocol):
     def next_slot(self) -> float: ...
     def expected_wait(self, now: float, ahead: int | None = None) -> float: ...
     def pop_due(self, now: float) -> object | None: ...
-    def on_answer(self, now: float, sent_at: float, *, throttled: bool) -> bool: ...
+    def on_answer(
+        self, now: float, sent_at: float, *, throttled: bool, retry_after: float | None = None
+    ) -> bool: ...
 
 
 class Oracle:
@@ -196,7 +198,9 @@ class Oracle:
             return self.queue.popleft()
         return None
 
-    def on_answer(self, now: float, sent_at: float, *, throttled: bool) -> bool:
+    def on_answer(
+        self, now: float, sent_at: float, *, throttled: bool, retry_after: float | None = None
+    ) -> bool:
         return False
 
 
@@ -259,8 +263,10 @@ class Botocore:
             return self.queue.popleft()
         return None
 
-    def on_answer(self, now: float, sent_at: float, *, throttled: bool) -> bool:
-        # ClientRateLimiter.on_receiving_response, line for line.
+    def on_answer(
+        self, now: float, sent_at: float, *, throttled: bool, retry_after: float | None = None
+    ) -> bool:
+        # ClientRateLimiter.on_receiving_response, line for line (it reads no Retry-After).
         measured = self._rate_clocker.record()
         if not throttled:
             new_rate = self._cubic.success_received(now)
@@ -411,7 +417,8 @@ class Client:
     ) -> None:
         now, controller = self.clock.now, self.controller
         accepted = answer is True
-        if controller.on_answer(now, sent_at, throttled=not accepted):
+        retry_after = answer if not accepted and isinstance(answer, float) else None
+        if controller.on_answer(now, sent_at, throttled=not accepted, retry_after=retry_after):
             self._dispatch()  # a new rate applies to the waiting requests at once
         self._record_rate()
         if accepted:

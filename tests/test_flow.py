@@ -505,3 +505,25 @@ def test_a_clock_too_coarse_to_tell_answers_apart_changes_nothing() -> None:
     for _ in range(40):  # far over the limit, all in one tick: no division by a zero round
         assert not paced.on_answer(7.0, 7.0, throttled=True)
     assert paced.rate == 100
+
+
+def test_a_long_retry_after_makes_the_client_grow_slowly() -> None:
+    # Each throttled answer costs its request the Retry-After: at 30 s the client grows a
+    # thirtieth as fast as at 1 s after the same clean rounds.
+    growth = {}
+    for retry_after in (1.0, 30.0):
+        route = flow()
+        engage(route)
+        route.on_answer(0.02, 0.019, throttled=True, retry_after=retry_after)
+        start, now = route.rate, 1.0
+        assert start is not None
+        for _ in range(2000):
+            now += 0.002
+            if route.try_send(now):
+                route.on_answer(now + 0.001, now, throttled=False)
+            if now > 3.0:
+                break
+        assert route.rate is not None
+        growth[retry_after] = route.rate / start
+    assert growth[1.0] > 1.5
+    assert growth[30.0] < 1 + (growth[1.0] - 1) / 5
