@@ -1,7 +1,11 @@
-"""get_many / iter_many of runs, sessions and deployments, and the progress hook of get_many."""
+"""get_many / iter_many of runs, sessions and deployments, and the progress hook of get_many.
+
+Also the one definition of both that every group shares (``LookupsById``).
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
 from typing import Any
@@ -20,6 +24,7 @@ from baseten_loops import (
     Run,
     Session,
 )
+from baseten_loops._resources._base import LookupsById
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 GROUPS = {"runs": Run, "sessions": Session, "deployments": Deployment}
@@ -206,3 +211,42 @@ async def test_an_exception_in_on_progress_ends_the_call(
             ids, concurrency=1, return_exceptions=True, on_progress=broken
         )
     assert server.requests == 2  # the call stopped there
+
+
+# -- one definition (LookupsById), each group's model in its signature --------------------------
+
+
+@pytest.mark.parametrize("name", ["samplers", *GROUPS])
+def test_each_groups_bulk_lookups_are_annotated_with_its_model(name: str) -> None:
+    # Written once for every group, they still name the group's model to help() and inspect,
+    # as a type checker infers it: as if each group wrote them out, and its raw view too.
+    client = LoopsClient("test-key")
+    model = {"samplers": "Sampler", **{group: kind.__name__ for group, kind in GROUPS.items()}}
+    for resource, shown in [
+        (getattr(client, name), model[name]),
+        (getattr(client.with_raw_response, name), f"RawResponse[{model[name]}]"),
+    ]:
+        get_many = inspect.signature(resource.get_many)
+        assert get_many.return_annotation == f"list[{shown}] | list[{shown} | LoopsError]"
+        assert list(get_many.parameters) == [
+            "ids",
+            "concurrency",
+            "return_exceptions",
+            "timeout",
+            "extra_headers",
+            "on_progress",
+        ]
+        iter_many = inspect.signature(resource.iter_many)
+        assert iter_many.return_annotation == (
+            f"AsyncGenerator[tuple[str, {shown} | LoopsError], None]"
+        )
+        assert "get_many" in vars(type(resource))  # its own, for help() and the sync twin
+        assert resource.get_many.__qualname__ == f"{type(resource).__name__}.get_many"
+        assert inspect.isasyncgenfunction(resource.iter_many)
+
+
+def test_a_group_with_lookups_by_id_must_name_its_route() -> None:
+    with pytest.raises(TypeError, match=r"Nameless looks its objects up by id: .*_lookup_route"):
+
+        class Nameless(LookupsById[Run]):
+            """A group that forgot its lookup route."""
