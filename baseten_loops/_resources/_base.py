@@ -540,29 +540,50 @@ def _name_the_model(cls: type[LookupsById[Any]]) -> None:
     annotations (the same code, not a wrapper: a call costs what it did). A group that
     binds its model must name its lookup route (refused here, at import, otherwise).
     """
+    if not getattr(cls, "__parameters__", ()) and not hasattr(cls, "_lookup_route"):
+        raise TypeError(
+            f"{cls.__name__} looks its objects up by id: name the route (_lookup_route = ...)"
+        )
     for base in vars(cls).get("__orig_bases__", ()):
         origin = typing.get_origin(base)
         if not (isinstance(origin, type) and issubclass(origin, LookupsById)):
             continue
         parameters = [parameter.__name__ for parameter in getattr(origin, "__parameters__", ())]
-        arguments = [_type_text(argument) for argument in typing.get_args(base)]
+        named: dict[str, Any] = {}
+        arguments = [_type_text(argument, named) for argument in typing.get_args(base)]
+        _resolve_here(named)
         names = dict(zip(parameters, arguments, strict=True))
         for name in _BULK_LOOKUPS:
             if name not in vars(cls):
                 setattr(cls, name, _annotated(getattr(origin, name), names, cls))
-    if not getattr(cls, "__parameters__", ()) and not hasattr(cls, "_lookup_route"):
-        raise TypeError(
-            f"{cls.__name__} looks its objects up by id: name the route (_lookup_route = ...)"
-        )
 
 
-def _type_text(argument: Any) -> str:
-    """A type argument as an annotation writes it: ``Run``, ``T``, ``RawResponse[T]``."""
+def _type_text(argument: Any, named: dict[str, Any]) -> str:
+    """A type argument as an annotation writes it (``Run``, ``RawResponse[T]``).
+
+    Each name it uses goes into ``named``, with what it names.
+    """
     arguments = typing.get_args(argument)
     if not arguments:
+        named[argument.__name__] = argument
         return str(argument.__name__)
-    inner = ", ".join(_type_text(each) for each in arguments)
-    return f"{typing.get_origin(argument).__name__}[{inner}]"
+    origin = typing.get_origin(argument)
+    named[origin.__name__] = origin
+    inner = ", ".join(_type_text(each, named) for each in arguments)
+    return f"{origin.__name__}[{inner}]"
+
+
+def _resolve_here(named: Mapping[str, Any]) -> None:
+    """Bind the names of ``named`` in this module, where the copies' code has its globals.
+
+    ``typing.get_type_hints`` reads a function's annotations in its globals: a group's copy of
+    ``get_many`` says ``list[Run]``, so ``Run`` must mean the model here too, as it does in the
+    group's module. A name this module binds to something else is refused.
+    """
+    namespace = globals()
+    for name, value in named.items():
+        if namespace.setdefault(name, value) is not value:
+            raise TypeError(f"the model {name} has the name of another object of {__name__}")
 
 
 def _annotated(function: Any, names: Mapping[str, str], owner: type) -> types.FunctionType:
