@@ -12,9 +12,6 @@ import asyncio
 import contextlib
 import functools
 import inspect
-import re
-import types
-import typing
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import (
     TYPE_CHECKING,
@@ -385,9 +382,9 @@ class LookupsById(Resource, Generic[T]):
         class RunsResource(LookupsById[Run]):
             _lookup_route = RUNS_GET
 
-    Each such group gets the two methods as its own, annotated with its model
-    (:func:`_name_the_model`), so that ``help()`` and ``inspect.signature`` show
-    ``list[Run]`` as a type checker does; the generated sync twin writes them out the same way.
+    A type checker reads ``client.runs.get_many(...)`` as ``list[Run]``; ``help()`` shows the
+    methods with ``T``, which is the group's model. The generated sync twin writes each group's
+    methods out with the model in place of ``T``.
     """
 
     #: The lookup of one object by id (``RUNS_GET``); its path parameter names the ids.
@@ -395,7 +392,10 @@ class LookupsById(Resource, Generic[T]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _name_the_model(cls)
+        if not getattr(cls, "__parameters__", ()) and not hasattr(cls, "_lookup_route"):
+            raise TypeError(
+                f"{cls.__name__} looks its objects up by id: name the route (_lookup_route = ...)"
+            )
 
     def _bulk_fetcher(self, timeout: float | None, extra_headers: ExtraHeaders) -> Fetch[T]:
         """The lookup a bulk call makes per id (see :meth:`_fetcher`), its options checked now."""
@@ -525,86 +525,6 @@ class LookupsById(Resource, Generic[T]):
         async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
             async for item in lookups:
                 yield item
-
-
-#: The methods :class:`LookupsById` writes once, and gives each group annotated with its model.
-_BULK_LOOKUPS = ("get_many", "iter_many")
-
-
-def _name_the_model(cls: type[LookupsById[Any]]) -> None:
-    """Give ``cls`` the bulk lookups as its own, annotated with the model its bases name.
-
-    ``class RunsResource(LookupsById[Run])`` gets ``get_many`` annotated ``list[Run] | ...``
-    where :class:`LookupsById` says ``list[T] | ...``, and ``RawLookups[Run]`` gets
-    ``list[RawResponse[Run]] | ...``. Each is a copy of the base's function with other
-    annotations (the same code, not a wrapper: a call costs what it did). A group that
-    binds its model must name its lookup route (refused here, at import, otherwise).
-    """
-    if not getattr(cls, "__parameters__", ()) and not hasattr(cls, "_lookup_route"):
-        raise TypeError(
-            f"{cls.__name__} looks its objects up by id: name the route (_lookup_route = ...)"
-        )
-    for base in vars(cls).get("__orig_bases__", ()):
-        origin = typing.get_origin(base)
-        if not (isinstance(origin, type) and issubclass(origin, LookupsById)):
-            continue
-        parameters = [parameter.__name__ for parameter in getattr(origin, "__parameters__", ())]
-        named: dict[str, Any] = {}
-        arguments = [_type_text(argument, named) for argument in typing.get_args(base)]
-        _resolve_here(named)
-        names = dict(zip(parameters, arguments, strict=True))
-        for name in _BULK_LOOKUPS:
-            if name not in vars(cls):
-                setattr(cls, name, _annotated(getattr(origin, name), names, cls))
-
-
-def _type_text(argument: Any, named: dict[str, Any]) -> str:
-    """A type argument as an annotation writes it (``Run``, ``RawResponse[T]``).
-
-    Each name it uses goes into ``named``, with what it names.
-    """
-    arguments = typing.get_args(argument)
-    if not arguments:
-        named[argument.__name__] = argument
-        return str(argument.__name__)
-    origin = typing.get_origin(argument)
-    named[origin.__name__] = origin
-    inner = ", ".join(_type_text(each, named) for each in arguments)
-    return f"{origin.__name__}[{inner}]"
-
-
-def _resolve_here(named: Mapping[str, Any]) -> None:
-    """Bind the names of ``named`` in this module, where the copies' code has its globals.
-
-    ``typing.get_type_hints`` reads a function's annotations in its globals: a group's copy of
-    ``get_many`` says ``list[Run]``, so ``Run`` must mean the model here too, as it does in the
-    group's module. A name this module binds to something else is refused.
-    """
-    namespace = globals()
-    for name, value in named.items():
-        if namespace.setdefault(name, value) is not value:
-            raise TypeError(f"the model {name} has the name of another object of {__name__}")
-
-
-def _annotated(function: Any, names: Mapping[str, str], owner: type) -> types.FunctionType:
-    """A copy of ``function`` for ``owner``, its annotations with the type variables replaced."""
-    variables = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
-    copy = types.FunctionType(
-        function.__code__,
-        function.__globals__,
-        function.__name__,
-        function.__defaults__,
-        function.__closure__,
-    )
-    copy.__kwdefaults__ = dict(function.__kwdefaults__ or {})
-    copy.__doc__ = function.__doc__
-    copy.__module__ = function.__module__
-    copy.__qualname__ = f"{owner.__qualname__}.{function.__name__}"
-    copy.__annotations__ = {
-        key: variables.sub(lambda found: names[found[1]], annotation)
-        for key, annotation in function.__annotations__.items()
-    }
-    return copy
 
 
 class RawLookups(RawResource, LookupsById[RawResponse[T]], Generic[T]):
