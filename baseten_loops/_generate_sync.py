@@ -8,7 +8,9 @@ the facade's event loop (``_sync.py``). What it writes, into ``_sync_generated.p
 - for each resource group of :class:`LoopsClient` (``self.<name> = <Class>(...)`` in
   ``LoopsClient._attach``), a class ``Sync<Class>``: each public method of the async class with
   its exact signature (parameters, defaults, overloads) and docstring, returning what awaiting
-  it returns; one that gives an async iterator returns a :class:`SyncIterator` instead;
+  it returns; one that gives an async iterator returns a :class:`SyncIterator` instead. The
+  methods it inherits from a base in ``_resources/`` too, with the base's type variables
+  replaced by what the class gives them (``LookupsById[Run].get_many``: ``list[Run]``);
 - :class:`SyncLoopsClient`: ``LoopsClient``'s constructor without ``session=``, a property per
   resource group, and the client's public properties and methods (``with_options`` returns a
   ``SyncLoopsClient``); ``close`` and the context manager are hand-written in ``_sync.py``;
@@ -18,8 +20,9 @@ the facade's event loop (``_sync.py``). What it writes, into ``_sync_generated.p
   <Class>(...)`` in its ``__init__``), and a class ``Sync<Class>`` per group. A raw view's
   methods are those ``RawResource`` makes at run time: every public method of its ``plain=``
   group, its result annotated ``RawResponse[...]``, except those the view or its bases define
-  (``RawLookups[T].get_many``, with ``T`` replaced by the view's type; a raw listing's
-  ``RawResponse[AsyncIterator[X]]``, whose twin answers ``RawResponse[SyncIterator[X]]``).
+  (``get_many`` of ``RawLookups[Run]``, a ``LookupsById[RawResponse[Run]]``: ``T`` replaced
+  by ``RawResponse[Run]``; a raw listing's ``RawResponse[AsyncIterator[X]]``, whose twin
+  answers ``RawResponse[SyncIterator[X]]``).
 
 The names the copied annotations use are imported from where the async modules import them.
 The output is formatted as ``ruff format`` leaves it (one parameter or argument per line, with
@@ -403,7 +406,7 @@ class _Generator:
             for path in sorted((self.package_dir / "_resources").glob("*.py"))
             if not path.name.startswith("_")
         ]
-        # The bases of the raw views (RawLookups), whose methods those views inherit.
+        # The bases of the groups and views (LookupsById, RawLookups), whose methods they inherit.
         self.module(self.package_dir / "_resources" / "_base.py")
         client = client_module.class_named("LoopsClient")
         assert client is not None, "LoopsClient not found in _client.py"
@@ -463,7 +466,11 @@ class _Generator:
         self.exported.append(name)
         members: list[_Member]
         if _keyword(node, "plain") is None:
-            members = [(module, member, {}, False) for member in _public_members(module, node)]
+            members = [
+                definition
+                for definitions in self._members(module, node).values()
+                for definition in definitions
+            ]
             explained = _GROUP_DOC
         else:
             members = self._raw_members(module, node)
@@ -485,36 +492,54 @@ class _Generator:
         """The methods a raw view has at run time (``RawResource.__init_subclass__``).
 
         Those the view or its bases define, and every other public method of its ``plain=``
-        group, its result wrapped in a ``RawResponse``; in the plain group's order (a method
-        named ``list`` shadows the builtin in the annotations after it, as in the group).
+        group, its result wrapped in a ``RawResponse``; in the plain group's order (see
+        :meth:`_members`).
         """
         plain = _keyword(node, "plain")
         found = None if plain is None else self._find_class(module, plain)
         if found is None:
             raise GeneratorError(f"{module.path.name}: {node.name}: its plain= group not found")
-        defined: dict[str, list[_Member]] = {}
-        for owner_module, owner, types in self._lineage(module, node, {}):
-            own: dict[str, list[_Member]] = {}
-            for member in _public_members(owner_module, owner):
-                own.setdefault(member.name, []).append((owner_module, member, types, False))
-            for name, members in own.items():
-                defined.setdefault(name, members)
-        plain_module, plain_class = found
-        wrapped: dict[str, list[_Member]] = {}
-        for member in _public_members(plain_module, plain_class):
-            wrapped.setdefault(member.name, []).append((plain_module, member, {}, True))
+        defined = self._members(module, node)
+        wrapped = self._members(*found, wrap=True)
         every: list[_Member] = []
         for name in [*wrapped, *(name for name in defined if name not in wrapped)]:
             every += defined.get(name) or wrapped[name]
         return every
+
+    def _members(
+        self, module: _Module, node: ast.ClassDef, *, wrap: bool = False
+    ) -> dict[str, list[_Member]]:
+        """``name -> [overloads ..., implementation]`` of every public method ``node`` has.
+
+        Its own and those of its bases in this package (``LookupsById[Run].get_many``, with
+        ``T`` -> ``Run``), the most derived definition of each name winning. The bases' come
+        first, as they do in the class that inherits them: a method named ``list`` shadows the
+        builtin in the annotations written after it, so those of ``get_many`` must come before.
+        """
+        lineage = [
+            (owner_module, types, [*_public_members(owner_module, owner)])
+            for owner_module, owner, types in self._lineage(module, node, {})
+        ]
+        chosen: dict[str, list[_Member]] = {}
+        for owner_module, types, members in lineage:  # the class first, then its bases
+            own: dict[str, list[_Member]] = {}
+            for member in members:
+                own.setdefault(member.name, []).append((owner_module, member, types, wrap))
+            for name, definitions in own.items():
+                chosen.setdefault(name, definitions)
+        order = dict.fromkeys(
+            member.name for *_, members in reversed(lineage) for member in members
+        )
+        return {name: chosen[name] for name in order}
 
     def _lineage(
         self, module: _Module, node: ast.ClassDef, types: Mapping[str, str]
     ) -> Iterator[tuple[_Module, ast.ClassDef, Mapping[str, str]]]:
         """``node`` and its bases defined in this package, each with its type variables' values.
 
-        ``class X(RawLookups[Sampler])`` gives ``RawLookups`` with ``T`` -> ``Sampler``; bases
-        from elsewhere (``Generic[T]``) end the walk.
+        ``class X(RawLookups[Sampler])`` gives ``RawLookups`` with ``T`` -> ``Sampler``, then its
+        base ``LookupsById[RawResponse[T]]`` with ``T`` -> ``RawResponse[Sampler]``; bases from
+        elsewhere (``Generic[T]``) end the walk.
         """
         yield module, node, types
         for base in node.bases:
@@ -534,8 +559,8 @@ class _Generator:
                     f"{module.path.name}: {node.name}: {base_class.name} takes "
                     f"{len(parameters)} type arguments, given {len(values)}"
                 )
-            types = dict(zip(parameters, values, strict=True))
-            yield from self._lineage(base_module, base_class, types)
+            given = dict(zip(parameters, values, strict=True))
+            yield from self._lineage(base_module, base_class, given)
 
     def _find_class(self, module: _Module, name: ast.expr) -> tuple[_Module, ast.ClassDef] | None:
         """The class ``name`` refers to in ``module``, if one of the modules read defines it."""

@@ -98,81 +98,6 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
-    def get(
-        self,
-        sampler_id: str,
-        *,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> Sampler:
-        """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
-
-        Args:
-            sampler_id: The sampler's id. Validated before any I/O.
-            timeout: Seconds for this call in all, retries and waits included (default: the
-                client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        Raises:
-            SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
-            InvalidSamplerIdError: ``sampler_id`` is empty, ``..``, has ``/`` ... (also a
-                ``ValueError``).
-            NotFoundError: No such sampler.
-            APIStatusError: Any other non-2xx answer (after retries where retryable).
-            APIConnectionError: No answer (after retries); ``APITimeoutError`` for timeouts.
-            ResponseValidationError: A 2xx body that is not a valid sampler.
-
-        """
-        return self._run(
-            self._resource.get,
-            sampler_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, Sampler | LoopsError]]:
-        """Look up many samplers, yielding ``(sampler_id, Sampler | LoopsError)`` as each completes.
-
-        ``ids`` may be any iterable or async iterable and is consumed lazily: at most
-        ``concurrency`` lookups are in flight and at most ``concurrency`` results wait for
-        you, so memory stays proportional to ``concurrency``, not to the number of ids (a
-        generator of a million ids works). Each input id yields exactly one pair, in
-        completion order; duplicates are looked up again (use :meth:`get_many` to share one
-        request between duplicates). A failed or invalid id yields its :class:`LoopsError`
-        (``InvalidSamplerIdError`` for a bad id) and never stops the others. For a progress
-        bar, advance it once per pair yielded.
-
-        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
-        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
-        at a point of your choosing::
-
-            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
-                async for sampler_id, result in results:
-                    ...
-
-        Args:
-            ids: The sampler ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
-                that runs out yields its ``APITimeoutError``; the others go on.
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
     @overload
     def get_many(
         self,
@@ -207,19 +132,25 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
     ) -> list[Sampler] | list[Sampler | LoopsError]:
-        """Look up many samplers concurrently; results come back in input order.
+        """Look many objects up by id, concurrently; the results come back in input order.
 
-        One request per distinct id: duplicates share it. At most ``concurrency`` requests
-        are in flight.
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
 
         Args:
-            ids: The sampler ids (any iterable; it is read in full first).
+            ids: The ids (any iterable; it is read in full first).
             concurrency: Most requests in flight at once (default 16).
             return_exceptions: ``False`` (default): the first failure is raised and the
                 remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Sampler` or the :class:`LoopsError` for
-                that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
-                with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
             timeout: Seconds each lookup may take in all (from when it starts, across its
                 retries), as ``get(..., timeout=)``; default ``None``: the client's
                 ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
@@ -232,6 +163,7 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
         Raises:
             ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
                 ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
 
         """
         method = cast(
@@ -246,6 +178,82 @@ class SyncSamplersResource(SyncResource[SamplersResource]):
             timeout=timeout,
             extra_headers=extra_headers,
             on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Sampler | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def get(
+        self,
+        sampler_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> Sampler:
+        """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
+
+        Args:
+            sampler_id: The sampler's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        Raises:
+            SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
+            InvalidSamplerIdError: ``sampler_id`` is empty, ``..``, has ``/`` ... (also a
+                ``ValueError``).
+            NotFoundError: No such sampler.
+            APIStatusError: Any other non-2xx answer (after retries where retryable).
+            APIConnectionError: No answer (after retries); ``APITimeoutError`` for timeouts.
+            ResponseValidationError: A 2xx body that is not a valid sampler.
+
+        """
+        return self._run(
+            self._resource.get,
+            sampler_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
 
     def wait_until_active(
@@ -397,6 +405,132 @@ class SyncRunsResource(SyncResource[RunsResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Run | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Run] | list[Run | LoopsError]:
+        """Look many objects up by id, concurrently; the results come back in input order.
+
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[Run] | list[Run | LoopsError]]]",
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Run | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
     def create(
         self,
         *,
@@ -460,101 +594,6 @@ class SyncRunsResource(SyncResource[RunsResource]):
         return self._run(
             self._resource.get,
             run_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Run]: ...
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Run | LoopsError]: ...
-
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[Run] | list[Run | LoopsError]:
-        """Look up many runs concurrently; results come back in input order.
-
-        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
-        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
-        failing the ids left without a request each.
-
-        Args:
-            ids: The run ids (any iterable; it is read in full first).
-            concurrency: Most requests in flight at once (default 16).
-            return_exceptions: ``False`` (default): the first failure is raised and the
-                remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Run` or the :class:`LoopsError` for that
-                id; an invalid id fails only its own slot (``InvalidIdError``).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
-
-        """
-        method = cast(
-            "Callable[..., Awaitable[list[Run] | list[Run | LoopsError]]]",
-            self._resource.get_many,
-        )
-        return self._run(
-            method,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, Run | LoopsError]]:
-        """Look up many runs, yielding ``(run_id, Run | LoopsError)`` as each completes.
-
-        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
-        memory bounded by ``concurrency``, one pair per input id in completion order, failures
-        yielded and never raised.
-
-        Args:
-            ids: The run ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -698,6 +737,132 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Session]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[Session | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[Session] | list[Session | LoopsError]:
+        """Look many objects up by id, concurrently; the results come back in input order.
+
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[Session] | list[Session | LoopsError]]]",
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, Session | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
     def create(
         self,
         *,
@@ -750,101 +915,6 @@ class SyncSessionsResource(SyncResource[SessionsResource]):
         return self._run(
             self._resource.get,
             session_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Session]: ...
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Session | LoopsError]: ...
-
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[Session] | list[Session | LoopsError]:
-        """Look up many sessions concurrently; results come back in input order.
-
-        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
-        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
-        failing the ids left without a request each.
-
-        Args:
-            ids: The session ids (any iterable; it is read in full first).
-            concurrency: Most requests in flight at once (default 16).
-            return_exceptions: ``False`` (default): the first failure is raised and the
-                remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Session` or the :class:`LoopsError` for
-                that id; an invalid id fails only its own slot (``InvalidIdError``).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
-
-        """
-        method = cast(
-            "Callable[..., Awaitable[list[Session] | list[Session | LoopsError]]]",
-            self._resource.get_many,
-        )
-        return self._run(
-            method,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, Session | LoopsError]]:
-        """Look up many sessions, yielding ``(session_id, Session | LoopsError)`` as each completes.
-
-        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
-        memory bounded by ``concurrency``, one pair per input id in completion order, failures
-        yielded and never raised.
-
-        Args:
-            ids: The session ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -1017,36 +1087,6 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
     same exceptions; an async iterator comes back as a :class:`SyncIterator`.
     """
 
-    def get(
-        self,
-        deployment_id: str,
-        *,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> Deployment:
-        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
-
-        Like every lookup by id, refuses an answer about another deployment
-        (``ResponseValidationError``).
-
-        Args:
-            deployment_id: The deployment's id. Validated before any I/O.
-            timeout: Seconds for this call in all, retries and waits included (default: the
-                client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        Raises:
-            InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
-            NotFoundError: No such deployment.
-
-        """
-        return self._run(
-            self._resource.get,
-            deployment_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
     @overload
     def get_many(
         self,
@@ -1081,22 +1121,38 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
     ) -> list[Deployment] | list[Deployment | LoopsError]:
-        """Look up many deployments concurrently; results come back in input order.
+        """Look many objects up by id, concurrently; the results come back in input order.
 
-        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
-        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
-        failing the ids left without a request each.
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
 
         Args:
-            ids: The deployment ids (any iterable; it is read in full first).
+            ids: The ids (any iterable; it is read in full first).
             concurrency: Most requests in flight at once (default 16).
             return_exceptions: ``False`` (default): the first failure is raised and the
                 remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Deployment` or the :class:`LoopsError`
-                for that id; an invalid id fails only its own slot (``InvalidIdError``).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
 
         """
         method = cast(
@@ -1121,16 +1177,31 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> SyncIterator[tuple[str, Deployment | LoopsError]]:
-        """Look up many deployments, yielding ``(deployment_id, Deployment | LoopsError)``.
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
 
-        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
-        memory bounded by ``concurrency``, one pair per input id in completion order, failures
-        yielded and never raised.
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
 
         Args:
-            ids: The deployment ids.
+            ids: The ids.
             concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
             extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
 
         """
@@ -1138,6 +1209,36 @@ class SyncDeploymentsResource(SyncResource[DeploymentsResource]):
             self._resource.iter_many,
             PacedIds(ids),
             concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def get(
+        self,
+        deployment_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> Deployment:
+        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
+
+        Like every lookup by id, refuses an answer about another deployment
+        (``ResponseValidationError``).
+
+        Args:
+            deployment_id: The deployment's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        Raises:
+            InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
+            NotFoundError: No such deployment.
+
+        """
+        return self._run(
+            self._resource.get,
+            deployment_id,
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -1672,58 +1773,6 @@ class SyncSamplersResourceWithRawResponse(SyncResource[SamplersResourceWithRawRe
     :class:`SyncIterator`, and so does the iterator a listing's :meth:`~RawResponse.parse` gives.
     """
 
-    def get(
-        self,
-        sampler_id: str,
-        *,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> RawResponse[Sampler]:
-        """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
-
-        Args:
-            sampler_id: The sampler's id. Validated before any I/O.
-            timeout: Seconds for this call in all, retries and waits included (default: the
-                client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        Raises:
-            SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
-            InvalidSamplerIdError: ``sampler_id`` is empty, ``..``, has ``/`` ... (also a
-                ``ValueError``).
-            NotFoundError: No such sampler.
-            APIStatusError: Any other non-2xx answer (after retries where retryable).
-            APIConnectionError: No answer (after retries); ``APITimeoutError`` for timeouts.
-            ResponseValidationError: A 2xx body that is not a valid sampler.
-
-        """
-        return self._run(
-            self._resource.get,
-            sampler_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, RawResponse[Sampler] | LoopsError]]:
-        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
-
-        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
     @overload
     def get_many(
         self,
@@ -1758,12 +1807,39 @@ class SyncSamplersResourceWithRawResponse(SyncResource[SamplersResourceWithRawRe
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
     ) -> list[RawResponse[Sampler]] | list[RawResponse[Sampler] | LoopsError]:
-        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
+        """Look many objects up by id, concurrently; the results come back in input order.
 
-        Same arguments and rules (input order, duplicates sharing one lookup and so one
-        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
-        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
-        ``attempts`` are each lookup's own, a throttled one's wait included.
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
         """
         method = cast(
             "Callable[..., Awaitable[list[RawResponse[Sampler]] | list[RawResponse[Sampler] | LoopsError]]]",  # noqa: E501
@@ -1777,6 +1853,82 @@ class SyncSamplersResourceWithRawResponse(SyncResource[SamplersResourceWithRawRe
             timeout=timeout,
             extra_headers=extra_headers,
             on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, RawResponse[Sampler] | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def get(
+        self,
+        sampler_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> RawResponse[Sampler]:
+        """Fetch one sampler by id (``GET /v1/loops/samplers/{sampler_id}``).
+
+        Args:
+            sampler_id: The sampler's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        Raises:
+            SamplerIdTypeError: ``sampler_id`` is not a ``str`` (also a ``TypeError``).
+            InvalidSamplerIdError: ``sampler_id`` is empty, ``..``, has ``/`` ... (also a
+                ``ValueError``).
+            NotFoundError: No such sampler.
+            APIStatusError: Any other non-2xx answer (after retries where retryable).
+            APIConnectionError: No answer (after retries); ``APITimeoutError`` for timeouts.
+            ResponseValidationError: A 2xx body that is not a valid sampler.
+
+        """
+        return self._run(
+            self._resource.get,
+            sampler_id,
+            timeout=timeout,
+            extra_headers=extra_headers,
         )
 
     def wait_until_active(
@@ -1929,6 +2081,132 @@ class SyncRunsResourceWithRawResponse(SyncResource[RunsResourceWithRawResponse])
     :class:`SyncIterator`, and so does the iterator a listing's :meth:`~RawResponse.parse` gives.
     """
 
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[Run]]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[Run] | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[RawResponse[Run]] | list[RawResponse[Run] | LoopsError]:
+        """Look many objects up by id, concurrently; the results come back in input order.
+
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[RawResponse[Run]] | list[RawResponse[Run] | LoopsError]]]",  # noqa: E501
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, RawResponse[Run] | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
     def create(
         self,
         *,
@@ -1992,81 +2270,6 @@ class SyncRunsResourceWithRawResponse(SyncResource[RunsResourceWithRawResponse])
         return self._run(
             self._resource.get,
             run_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[Run]]: ...
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[Run] | LoopsError]: ...
-
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[RawResponse[Run]] | list[RawResponse[Run] | LoopsError]:
-        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
-
-        Same arguments and rules (input order, duplicates sharing one lookup and so one
-        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
-        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
-        ``attempts`` are each lookup's own, a throttled one's wait included.
-        """
-        method = cast(
-            "Callable[..., Awaitable[list[RawResponse[Run]] | list[RawResponse[Run] | LoopsError]]]",  # noqa: E501
-            self._resource.get_many,
-        )
-        return self._run(
-            method,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, RawResponse[Run] | LoopsError]]:
-        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
-
-        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -2212,6 +2415,132 @@ class SyncSessionsResourceWithRawResponse(SyncResource[SessionsResourceWithRawRe
     :class:`SyncIterator`, and so does the iterator a listing's :meth:`~RawResponse.parse` gives.
     """
 
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[False] = ...,
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[Session]]: ...
+
+    @overload
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = ...,
+        return_exceptions: Literal[True],
+        timeout: float | None = ...,
+        extra_headers: ExtraHeaders = ...,
+        on_progress: _bulk.Progress | None = ...,
+    ) -> list[RawResponse[Session] | LoopsError]: ...
+
+    def get_many(
+        self,
+        ids: Iterable[str],
+        *,
+        concurrency: int = 16,
+        return_exceptions: bool = False,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+        on_progress: _bulk.Progress | None = None,
+    ) -> list[RawResponse[Session]] | list[RawResponse[Session] | LoopsError]:
+        """Look many objects up by id, concurrently; the results come back in input order.
+
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
+        """
+        method = cast(
+            "Callable[..., Awaitable[list[RawResponse[Session]] | list[RawResponse[Session] | LoopsError]]]",  # noqa: E501
+            self._resource.get_many,
+        )
+        return self._run(
+            method,
+            ids,
+            concurrency=concurrency,
+            return_exceptions=return_exceptions,
+            timeout=timeout,
+            extra_headers=extra_headers,
+            on_progress=on_progress,
+        )
+
+    def iter_many(
+        self,
+        ids: _bulk.Ids,
+        *,
+        concurrency: int = 16,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> SyncIterator[tuple[str, RawResponse[Session] | LoopsError]]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
+
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
+        """
+        return self._iterate(
+            self._resource.iter_many,
+            PacedIds(ids),
+            concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
     def create(
         self,
         *,
@@ -2264,81 +2593,6 @@ class SyncSessionsResourceWithRawResponse(SyncResource[SessionsResourceWithRawRe
         return self._run(
             self._resource.get,
             session_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[Session]]: ...
-
-    @overload
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[Session] | LoopsError]: ...
-
-    def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[RawResponse[Session]] | list[RawResponse[Session] | LoopsError]:
-        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
-
-        Same arguments and rules (input order, duplicates sharing one lookup and so one
-        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
-        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
-        ``attempts`` are each lookup's own, a throttled one's wait included.
-        """
-        method = cast(
-            "Callable[..., Awaitable[list[RawResponse[Session]] | list[RawResponse[Session] | LoopsError]]]",  # noqa: E501
-            self._resource.get_many,
-        )
-        return self._run(
-            method,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> SyncIterator[tuple[str, RawResponse[Session] | LoopsError]]:
-        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
-
-        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
-        """
-        return self._iterate(
-            self._resource.iter_many,
-            PacedIds(ids),
-            concurrency=concurrency,
             timeout=timeout,
             extra_headers=extra_headers,
         )
@@ -2499,36 +2753,6 @@ class SyncDeploymentsResourceWithRawResponse(SyncResource[DeploymentsResourceWit
     :class:`SyncIterator`, and so does the iterator a listing's :meth:`~RawResponse.parse` gives.
     """
 
-    def get(
-        self,
-        deployment_id: str,
-        *,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> RawResponse[Deployment]:
-        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
-
-        Like every lookup by id, refuses an answer about another deployment
-        (``ResponseValidationError``).
-
-        Args:
-            deployment_id: The deployment's id. Validated before any I/O.
-            timeout: Seconds for this call in all, retries and waits included (default: the
-                client's ``timeout``).
-            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
-
-        Raises:
-            InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
-            NotFoundError: No such deployment.
-
-        """
-        return self._run(
-            self._resource.get,
-            deployment_id,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-
     @overload
     def get_many(
         self,
@@ -2563,12 +2787,39 @@ class SyncDeploymentsResourceWithRawResponse(SyncResource[DeploymentsResourceWit
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
     ) -> list[RawResponse[Deployment]] | list[RawResponse[Deployment] | LoopsError]:
-        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
+        """Look many objects up by id, concurrently; the results come back in input order.
 
-        Same arguments and rules (input order, duplicates sharing one lookup and so one
-        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
-        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
-        ``attempts`` are each lookup's own, a throttled one's wait included.
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
         """
         method = cast(
             "Callable[..., Awaitable[list[RawResponse[Deployment]] | list[RawResponse[Deployment] | LoopsError]]]",  # noqa: E501
@@ -2592,14 +2843,68 @@ class SyncDeploymentsResourceWithRawResponse(SyncResource[DeploymentsResourceWit
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
     ) -> SyncIterator[tuple[str, RawResponse[Deployment] | LoopsError]]:
-        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
 
-        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
         """
         return self._iterate(
             self._resource.iter_many,
             PacedIds(ids),
             concurrency=concurrency,
+            timeout=timeout,
+            extra_headers=extra_headers,
+        )
+
+    def get(
+        self,
+        deployment_id: str,
+        *,
+        timeout: float | None = None,
+        extra_headers: ExtraHeaders = None,
+    ) -> RawResponse[Deployment]:
+        """Fetch one deployment with its latest status (``GET .../deployments/{deployment_id}``).
+
+        Like every lookup by id, refuses an answer about another deployment
+        (``ResponseValidationError``).
+
+        Args:
+            deployment_id: The deployment's id. Validated before any I/O.
+            timeout: Seconds for this call in all, retries and waits included (default: the
+                client's ``timeout``).
+            extra_headers: Headers for this call only, never ``Authorization`` (``ExtraHeaders``).
+
+        Raises:
+            InvalidIdError: ``deployment_id`` cannot be one path segment (before any I/O).
+            NotFoundError: No such deployment.
+
+        """
+        return self._run(
+            self._resource.get,
+            deployment_id,
             timeout=timeout,
             extra_headers=extra_headers,
         )

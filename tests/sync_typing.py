@@ -6,10 +6,14 @@ fails the mypy run if a sync method's type is not exactly the awaited type of it
 (``warn_unused_ignores``), so the lines that carry one prove a mistake is flagged, not typed
 ``Any``. ``tests/test_sync.py`` checks that every method of every group has a line here, and
 every method of every group of ``client.with_raw_response`` (``RawResponse[...]`` of the same
-type; a raw listing's ``parse()`` is a ``SyncIterator``).
+type; a raw listing's ``parse()`` is a ``SyncIterator``). The async groups' ``get_many`` and
+``iter_many`` are written once for every group (``LookupsById[T]``): the last function here
+checks that each group's still names its model.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncGenerator
 
 from typing_extensions import assert_type
 
@@ -26,6 +30,7 @@ from baseten_loops import (
     DeploymentMetrics,
     FlowControl,
     Log,
+    LoopsClient,
     LoopsError,
     RawResponse,
     RetryPolicy,
@@ -249,3 +254,28 @@ def mistakes_are_flagged(client: SyncLoopsClient) -> None:
     client.with_raw_response.samplers.get_many(["a"], return_exceptions=None)  # type: ignore[call-overload]
     for _ in client.with_raw_response.checkpoints.iter_files("c1"):  # type: ignore[attr-defined]
         pass  # a RawResponse: iterate its parse()
+
+
+async def the_async_bulk_lookups_name_each_groups_model(loops: LoopsClient) -> None:
+    """``get_many`` and ``iter_many``, written once (``LookupsById[T]``), on each async group."""
+    assert_type(await loops.samplers.get_many(["abc123"]), list[Sampler])
+    assert_type(await loops.runs.get_many(["r1"], return_exceptions=True), list[Run | LoopsError])
+    assert_type(await loops.sessions.get_many(["s1"], timeout=5.0), list[Session])
+    assert_type(await loops.deployments.get_many(["d1"]), list[Deployment])
+    assert_type(loops.runs.iter_many(["r1"]), AsyncGenerator[tuple[str, Run | LoopsError], None])
+    assert_type(
+        loops.deployments.iter_many(["d1"]),
+        AsyncGenerator[tuple[str, Deployment | LoopsError], None],
+    )
+    raw = loops.with_raw_response
+    assert_type(await raw.sessions.get_many(["s1"]), list[RawResponse[Session]])
+    assert_type(
+        await raw.runs.get_many(["r1"], return_exceptions=True),
+        list[RawResponse[Run] | LoopsError],
+    )
+    assert_type(
+        raw.samplers.iter_many(["abc123"]),
+        AsyncGenerator[tuple[str, RawResponse[Sampler] | LoopsError], None],
+    )
+    await loops.runs.get_many(["r1"], return_exceptions=None)  # type: ignore[call-overload]
+    await loops.sessions.get_many_by_id(["s1"])  # type: ignore[attr-defined]

@@ -1,9 +1,14 @@
-"""get_many / iter_many of runs, sessions and deployments, and the progress hook of get_many."""
+"""get_many / iter_many of runs, sessions and deployments, and the progress hook of get_many.
+
+Also the one definition of both that every group shares (``LookupsById``).
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import threading
+import typing
 from typing import Any
 
 import aiohttp
@@ -18,8 +23,10 @@ from baseten_loops import (
     ResponseValidationError,
     RetryPolicy,
     Run,
+    Sampler,
     Session,
 )
+from baseten_loops._resources._base import LookupsById, RawLookups
 from baseten_loops.testing import FakeLoopsServer, Reply
 
 GROUPS = {"runs": Run, "sessions": Session, "deployments": Deployment}
@@ -206,3 +213,38 @@ async def test_an_exception_in_on_progress_ends_the_call(
             ids, concurrency=1, return_exceptions=True, on_progress=broken
         )
     assert server.requests == 2  # the call stopped there
+
+
+# -- one definition (LookupsById), each group's model in its signature --------------------------
+
+
+@pytest.mark.parametrize("name", ["samplers", *GROUPS])
+def test_each_groups_bulk_lookups_are_written_once_and_typed_with_its_model(name: str) -> None:
+    # One definition for every group and raw view (LookupsById), its T the group's model as a
+    # type checker reads it (tests/sync_typing.py checks what mypy infers).
+    client = LoopsClient("test-key")
+    model: Any = {"samplers": Sampler, **GROUPS}[name]
+    for resource, generic in [
+        (getattr(client, name), LookupsById),
+        (getattr(client.with_raw_response, name), RawLookups),  # LookupsById[RawResponse[T]]
+    ]:
+        base = type(resource).__orig_bases__[0]  # type: ignore[attr-defined]
+        assert (typing.get_origin(base), typing.get_args(base)) == (generic, (model,))
+        for method in ("get_many", "iter_many"):
+            assert getattr(type(resource), method) is getattr(LookupsById, method)
+        assert list(inspect.signature(resource.get_many).parameters) == [
+            "ids",
+            "concurrency",
+            "return_exceptions",
+            "timeout",
+            "extra_headers",
+            "on_progress",
+        ]
+        assert inspect.isasyncgenfunction(resource.iter_many)
+
+
+def test_a_group_with_lookups_by_id_must_name_its_route() -> None:
+    with pytest.raises(TypeError, match=r"Nameless looks its objects up by id: .*_lookup_route"):
+
+        class Nameless(LookupsById[Run]):
+            """A group that forgot its lookup route."""

@@ -56,6 +56,39 @@ def test_the_bulk_methods_of_another_group_get_paced_typed_twins(package: Path) 
     compile(generated, "_sync_generated.py", "exec")  # and it is Python
 
 
+def test_a_group_twins_the_bulk_lookups_it_inherits_with_its_model(package: Path) -> None:
+    # Written once in LookupsById[T]; each group's twin writes them out with its model.
+    generated = generate(package)
+    assert "list[T]" not in generated
+    assert "tuple[str, T |" not in generated
+    for group, model in [("Samplers", "Sampler"), ("Sessions", "Session")]:
+        twin = generated.split(f"class Sync{group}Resource(")[1].split("\nclass ")[0]
+        assert f"    ) -> list[{model}]: ..." in twin
+        assert f"    ) -> list[{model} | LoopsError]: ..." in twin
+        assert f"    ) -> SyncIterator[tuple[str, {model} | LoopsError]]:" in twin
+        # Before the group's own methods: a method named `list` would shadow the builtin in
+        # the annotations written after it.
+        assert twin.index("    def get_many(") < twin.index("    def get(")
+    samplers = generated.split("class SyncSamplersResource(")[1].split("\nclass ")[0]
+    assert samplers.index("    def iter_many(") < samplers.index("    def list(")
+
+
+def test_a_method_a_group_writes_itself_wins_over_the_inherited_one(package: Path) -> None:
+    _add_to_runs(
+        package,
+        "\n    async def get_many(self, ids: list[str]) -> list[Run]:\n"
+        '        """Runs, differently."""\n        return []\n',
+    )
+    generated = generate(package)
+    runs = generated.split("class SyncRunsResource(")[1].split("\nclass ")[0]
+    assert runs.count("    def get_many(") == 1
+    assert '    ) -> list[Run]:\n        """Runs, differently."""' in runs
+    assert runs.count("    def iter_many(") == 1  # still inherited
+    # The raw view keeps RawLookups' get_many: its answer is one RawResponse per id.
+    raw = generated.split("class SyncRunsResourceWithRawResponse(")[1].split("\nclass ")[0]
+    assert "    ) -> list[RawResponse[Run]]: ..." in raw
+
+
 def test_a_new_group_and_a_new_option_appear(package: Path) -> None:
     (package / "_resources" / "experiments.py").write_text(
         '''"""Experiments."""
@@ -227,8 +260,8 @@ def test_a_shape_it_does_not_know_stops_it(package: Path, code: str, message: st
 def test_a_name_that_means_two_things_stops_it(package: Path) -> None:
     _edit(
         package / "_resources" / "sessions.py",
-        "from ._base import ExtraHeaders, RawLookups, Resource",
-        "from .._models import Run as ExtraHeaders\nfrom ._base import RawLookups, Resource",
+        "from ._base import ExtraHeaders, LookupsById, RawLookups",
+        "from .._models import Run as ExtraHeaders\nfrom ._base import LookupsById, RawLookups",
     )
     with pytest.raises(GeneratorError, match="means different things"):
         generate(package)

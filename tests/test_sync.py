@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import time
+import typing
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -39,6 +40,7 @@ from baseten_loops import (
     SyncResource,
     SyncSamplersResource,
 )
+from baseten_loops._resources._base import LookupsById
 from baseten_loops._sync import PacedIds
 from baseten_loops.testing import FakeLoopsServer
 
@@ -87,12 +89,27 @@ def _twins(view: object) -> dict[str, Callable[..., Any]]:
 
 
 def _async_methods(resource: object) -> dict[str, Any]:
-    """The public methods of an async resource group: its calls and its async iterators."""
+    """The public methods of an async resource group, inherited ones included."""
     return {
         name: member
-        for name, member in vars(type(resource)).items()
-        if not name.startswith("_") and inspect.isfunction(member)
+        for name, member in inspect.getmembers(type(resource), inspect.isfunction)
+        if not name.startswith("_")
     }
+
+
+def _model_of(resource: object) -> str | None:
+    """The model a group's ``LookupsById[Model]`` base names (``T`` in its bulk lookups)."""
+    for base in getattr(type(resource), "__orig_bases__", ()):
+        if typing.get_origin(base) is LookupsById:
+            return str(typing.get_args(base)[0].__name__)
+    return None
+
+
+def _with_model(annotation: Any, model: str | None) -> Any:
+    """An inherited method's annotation as the group reads it: ``T`` is its model."""
+    if model is None or not isinstance(annotation, str):
+        return annotation
+    return re.sub(r"\bT\b", model, annotation)
 
 
 def _arguments_for(function: Callable[..., Any]) -> tuple[list[Any], dict[str, Any]]:
@@ -149,13 +166,16 @@ def test_every_twin_has_its_async_methods_signature_and_docstring() -> None:
             view = getattr(client, group)
             twins = _twins(view)
             methods = _async_methods(view._resource)
+            model = _model_of(view._resource)
             assert set(twins) == set(methods), group
             for name, method in methods.items():
                 twin, async_signature = inspect.signature(twins[name]), inspect.signature(method)
-                assert (
-                    list(twin.parameters.values()) == list(async_signature.parameters.values())[1:]
-                ), f"{group}.{name}"  # `self` is bound in the twin
-                returns = async_signature.return_annotation
+                parameters = [
+                    parameter.replace(annotation=_with_model(parameter.annotation, model))
+                    for parameter in list(async_signature.parameters.values())[1:]
+                ]
+                assert list(twin.parameters.values()) == parameters, f"{group}.{name}"
+                returns = _with_model(async_signature.return_annotation, model)
                 if _returns_an_iterator(method):
                     element = re.sub(r"^Async\w+\[(.*?)(, None)?\]$", r"\1", returns)
                     returns = f"SyncIterator[{element}]"

@@ -68,10 +68,14 @@ def _public_methods(view: object) -> dict[str, Callable[..., Any]]:
 def _expected_return(async_method: Any, view: object) -> str:
     """What the blocking twin of a raw view's ``async_method`` says it returns."""
     returns = str(inspect.signature(async_method).return_annotation)
-    # RawLookups[T].get_many: T is the view's model (RawLookups[Sampler] for samplers).
+    # RawLookups[Sampler] is a LookupsById[RawResponse[Sampler]]: in the bulk lookups it
+    # inherits, T is the view's model in a RawResponse.
     for base in getattr(type(view), "__orig_bases__", ()):
         for argument in typing.get_args(base):
-            returns = re.sub(r"\bT\b", argument.__name__, returns)
+            model = argument.__name__
+            if async_method.__qualname__.startswith("LookupsById."):
+                model = f"RawResponse[{model}]"
+            returns = re.sub(r"\bT\b", model, returns)
     returns = re.sub(r"AsyncIterator\[(.*)\]", r"SyncIterator[\1]", returns)
     return re.sub(r"^AsyncGenerator\[(.*), None\]$", r"SyncIterator[\1]", returns)
 

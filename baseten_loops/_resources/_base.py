@@ -1,7 +1,9 @@
 """The shared machinery every resource method calls: build, send, structure, page, look up.
 
-Also the ``with_raw_response`` views (:class:`RawResource`): each plain method, wrapped once
-here, runs the same code over a session that records what the answer said.
+Also the bulk lookups by id of every group that has them (:class:`LookupsById`: ``get_many``,
+``iter_many``), written once, and the ``with_raw_response`` views (:class:`RawResource`): each
+plain method, wrapped once here, runs the same code over a session that records what the answer
+said.
 """
 
 from __future__ import annotations
@@ -36,7 +38,14 @@ from .._routes import Route, build_request
 from .._sansio import check_headers, check_timeout, path_segment, scrub
 from .._session import HTTPSession
 
-__all__ = ["ExtraHeaders", "RawLookups", "RawResource", "Resource", "call_arguments"]
+__all__ = [
+    "ExtraHeaders",
+    "LookupsById",
+    "RawLookups",
+    "RawResource",
+    "Resource",
+    "call_arguments",
+]
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -169,27 +178,6 @@ class Resource:
             self._plain_fetchers[(route.name, bulk)] = fetch
         return fetch
 
-    def _raw_fetcher(
-        self, route: Route[T], *, timeout: float | None, extra_headers: ExtraHeaders
-    ) -> Fetch[RawResponse[T]]:
-        """As :meth:`_fetcher` (bulk), each lookup answering a :class:`RawResponse` of its own."""
-        if timeout is not None:
-            check_timeout(timeout)
-        lookup = self._lookup(route, extra_headers, timeout, defer=True)
-
-        async def fetch(
-            object_id: str, segment: str, resume: RetryState | None = None
-        ) -> RawResponse[T]:
-            loop = asyncio.get_running_loop()
-            # A deferred lookup resumes with its record: its elapsed and attempts go on.
-            record = resume.record if resume is not None else None
-            if record is None:
-                record = ResponseRecord(loop.time())
-            found = await lookup(object_id, segment, resume, None, record)
-            return record.response(found, loop.time())
-
-        return fetch
-
     def _poller(
         self, route: Route[T], object_id: str, extra_headers: ExtraHeaders
     ) -> Callable[[float], Awaitable[T]]:
@@ -255,55 +243,6 @@ class Resource:
             return cast(T, found)
 
         return lookup
-
-    async def _get_many(
-        self,
-        route: Route[Any],
-        ids: Iterable[str],
-        *,
-        concurrency: int,
-        return_exceptions: bool,
-        timeout: float | None,
-        extra_headers: ExtraHeaders,
-        on_progress: _bulk.Progress | None,
-        raw: bool = False,
-    ) -> list[Any]:
-        """``get_many`` of a group: every id of ``ids`` on ``route``, by the bulk engine."""
-        fetch: Fetch[Any]
-        if raw:
-            fetch = self._raw_fetcher(route, timeout=timeout, extra_headers=extra_headers)
-        else:
-            fetch = self._fetcher(route, timeout=timeout, extra_headers=extra_headers)
-        return await _bulk.get_many(
-            fetch,
-            ids,
-            parameter=route.path_params[0],
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            on_progress=on_progress,
-        )
-
-    def _iter_many(
-        self,
-        route: Route[Any],
-        ids: _bulk.Ids,
-        *,
-        concurrency: int,
-        timeout: float | None,
-        extra_headers: ExtraHeaders,
-        raw: bool = False,
-    ) -> AsyncGenerator[tuple[str, Any], None]:
-        """The bulk engine's ``iter_many`` over ``route``; a group's ``iter_many`` yields it.
-
-        Called from the body of that async generator, so the options are checked when the
-        caller starts iterating, as every failure of ``iter_many`` is met.
-        """
-        fetch: Fetch[Any]
-        if raw:
-            fetch = self._raw_fetcher(route, timeout=timeout, extra_headers=extra_headers)
-        else:
-            fetch = self._fetcher(route, timeout=timeout, extra_headers=extra_headers)
-        return _bulk.iter_many(fetch, ids, parameter=route.path_params[0], concurrency=concurrency)
 
     async def _iter_items(
         self,
@@ -389,7 +328,8 @@ class RawResource(Resource):
     async method of that group which the view does not define is made here
     (:func:`_raw_method`): the very same method, over a session that records what its answer
     said, its result handed back in a :class:`RawResponse`. The methods whose result is not one
-    answer (``get_many``, ``iter_many``, the listings that page) are defined by the views.
+    answer are defined by the views: the bulk lookups by :class:`RawLookups`, the listings that
+    page by each view.
     """
 
     def __init_subclass__(cls, *, plain: type[Resource] | None = None, **kwargs: Any) -> None:
@@ -432,17 +372,34 @@ def _raw_method(
     return raw
 
 
-class RawLookups(RawResource, Generic[T]):
-    """The raw view of a group with lookups by id (``T``): one :class:`RawResponse` per id.
+class LookupsById(Resource, Generic[T]):
+    """A group whose objects (``T``, its model) are looked up by id: one, or many at a time.
 
-    A view names its lookup route too: ``class X(RawLookups[Run], plain=..., lookup=RUNS_GET)``.
+    Its bulk lookups, ``get_many`` and ``iter_many``, are written here once, on the engine of
+    ``_bulk.py``. A group names its model and the route of its lookup by id, whose path
+    parameter names the ids, and writes its own ``get``::
+
+        class RunsResource(LookupsById[Run]):
+            _lookup_route = RUNS_GET
+
+    A type checker reads ``client.runs.get_many(...)`` as ``list[Run]``; ``help()`` shows the
+    methods with ``T``, which is the group's model. The generated sync twin writes each group's
+    methods out with the model in place of ``T``.
     """
 
+    #: The lookup of one object by id (``RUNS_GET``); its path parameter names the ids.
     _lookup_route: ClassVar[Route[Any]]
 
-    def __init_subclass__(cls, *, lookup: Route[Any], **kwargs: Any) -> None:
-        cls._lookup_route = lookup
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if not getattr(cls, "__parameters__", ()) and not hasattr(cls, "_lookup_route"):
+            raise TypeError(
+                f"{cls.__name__} looks its objects up by id: name the route (_lookup_route = ...)"
+            )
+
+    def _bulk_fetcher(self, timeout: float | None, extra_headers: ExtraHeaders) -> Fetch[T]:
+        """The lookup a bulk call makes per id (see :meth:`_fetcher`), its options checked now."""
+        return self._fetcher(self._lookup_route, timeout=timeout, extra_headers=extra_headers)
 
     @overload
     async def get_many(
@@ -454,7 +411,7 @@ class RawLookups(RawResource, Generic[T]):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[T]]: ...
+    ) -> list[T]: ...
 
     @overload
     async def get_many(
@@ -466,7 +423,7 @@ class RawLookups(RawResource, Generic[T]):
         timeout: float | None = ...,
         extra_headers: ExtraHeaders = ...,
         on_progress: _bulk.Progress | None = ...,
-    ) -> list[RawResponse[T] | LoopsError]: ...
+    ) -> list[T | LoopsError]: ...
 
     async def get_many(
         self,
@@ -477,23 +434,48 @@ class RawLookups(RawResource, Generic[T]):
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
         on_progress: _bulk.Progress | None = None,
-    ) -> list[RawResponse[T]] | list[RawResponse[T] | LoopsError]:
-        """The group's ``get_many``, each object in a :class:`RawResponse` of its own lookup.
+    ) -> list[T] | list[T | LoopsError]:
+        """Look many objects up by id, concurrently; the results come back in input order.
 
-        Same arguments and rules (input order, duplicates sharing one lookup and so one
-        :class:`RawResponse`, ``return_exceptions``); a failure is the same error as without
-        ``with_raw_response`` (an :class:`APIStatusError` has ``headers`` too). ``elapsed`` and
-        ``attempts`` are each lookup's own, a throttled one's wait included.
+        The objects are those :meth:`get` answers (``list[Run]`` from ``client.runs``). One
+        request per distinct id: duplicates share it, and its object. At most ``concurrency``
+        requests are in flight; a throttled lookup is set aside while the others go on, and a
+        refused key (401) fails the ids left without a request each. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup
+        (its ``elapsed`` and ``attempts``, a throttled one's wait included), and a failure is
+        the same error (an :class:`APIStatusError` has ``headers`` too).
+
+        Args:
+            ids: The ids (any iterable; it is read in full first).
+            concurrency: Most requests in flight at once (default 16).
+            return_exceptions: ``False`` (default): the first failure is raised and the
+                remaining lookups are cancelled; invalid ids are refused before any request.
+                ``True``: each slot holds the object or the :class:`LoopsError` for that id,
+                as with ``asyncio.gather``; an invalid id fails only its own slot, with
+                ``InvalidIdError`` (a ``LoopsError`` and a ``ValueError``;
+                ``InvalidSamplerIdError`` for a sampler id).
+            timeout: Seconds each lookup may take in all (from when it starts, across its
+                retries), as ``get(..., timeout=)``; default ``None``: the client's
+                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
+                its own slot with ``return_exceptions=True``.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
+                once at the start and each time a lookup completes, from the event loop's
+                thread (a progress bar: ``bar.update(done - bar.n)``).
+
+        Raises:
+            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
+                ``extra_headers``; before any request.
+            ValueError: A ``concurrency`` that is not an ``int`` >= 1; before any request.
+
         """
-        return await self._get_many(
-            self._lookup_route,
+        return await _bulk.get_many(
+            self._bulk_fetcher(timeout, extra_headers),
             ids,
+            parameter=self._lookup_route.path_params[0],
             concurrency=concurrency,
             return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
             on_progress=on_progress,
-            raw=True,
         )
 
     async def iter_many(
@@ -503,22 +485,83 @@ class RawLookups(RawResource, Generic[T]):
         concurrency: int = 16,
         timeout: float | None = None,
         extra_headers: ExtraHeaders = None,
-    ) -> AsyncGenerator[tuple[str, RawResponse[T] | LoopsError], None]:
-        """The group's ``iter_many``, each object in a :class:`RawResponse` of its own lookup.
+    ) -> AsyncGenerator[tuple[str, T | LoopsError], None]:
+        """Look many objects up by id, yielding ``(id, object | LoopsError)`` as each completes.
 
-        Yields ``(id, RawResponse | LoopsError)`` in completion order, with the same rules.
+        The objects are those :meth:`get` answers. ``ids`` may be any iterable or async
+        iterable and is consumed lazily: at most ``concurrency`` lookups are in flight and at
+        most ``concurrency`` results wait for you, so memory stays proportional to
+        ``concurrency``, not to the number of ids (a generator of a million ids works). Each
+        input id yields exactly one pair, in completion order; duplicates are looked up again
+        (use :meth:`get_many` to share one request between duplicates). A failed or invalid id
+        yields its :class:`LoopsError` (``InvalidIdError`` for a bad id) and never stops the
+        others. For a progress bar, advance it once per pair yielded. Through
+        ``with_raw_response``, each object comes in a :class:`RawResponse` of its own lookup.
+
+        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
+        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
+        at a point of your choosing::
+
+            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
+                async for sampler_id, result in results:
+                    ...
+
+        Args:
+            ids: The ids.
+            concurrency: Most lookups in flight at once (default 16).
+            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
+                that runs out yields its ``APITimeoutError``; the others go on.
+            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
+
         """
-        lookups = self._iter_many(
-            self._lookup_route,
+        # Made in this generator's body: its options are checked when iterating starts, where
+        # every other failure of iter_many is met too.
+        lookups = _bulk.iter_many(
+            self._bulk_fetcher(timeout, extra_headers),
             ids,
+            parameter=self._lookup_route.path_params[0],
             concurrency=concurrency,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            raw=True,
         )
         async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
             async for item in lookups:
                 yield item
+
+
+class RawLookups(RawResource, LookupsById[RawResponse[T]], Generic[T]):
+    """The raw view of a group with lookups by id (``T``): one :class:`RawResponse` per id.
+
+    ``class X(RawLookups[Run], plain=RunsResource)``: the bulk lookups of
+    :class:`LookupsById`, on the lookup route of the plain group, each lookup answering a
+    :class:`RawResponse` of its own; ``elapsed`` and ``attempts`` are that lookup's, a
+    throttled one's wait included.
+    """
+
+    def __init_subclass__(cls, *, plain: type[Resource] | None = None, **kwargs: Any) -> None:
+        if plain is not None:
+            assert issubclass(plain, LookupsById), f"{plain.__name__} has no lookups by id"
+            cls._lookup_route = plain._lookup_route
+        super().__init_subclass__(plain=plain, **kwargs)
+
+    def _bulk_fetcher(
+        self, timeout: float | None, extra_headers: ExtraHeaders
+    ) -> Fetch[RawResponse[T]]:
+        """As the plain group's, each lookup answering a :class:`RawResponse` of its own."""
+        if timeout is not None:
+            check_timeout(timeout)
+        lookup = self._lookup(self._lookup_route, extra_headers, timeout, defer=True)
+
+        async def fetch(
+            object_id: str, segment: str, resume: RetryState | None = None
+        ) -> RawResponse[T]:
+            loop = asyncio.get_running_loop()
+            # A deferred lookup resumes with its record: its elapsed and attempts go on.
+            record = resume.record if resume is not None else None
+            if record is None:
+                record = ResponseRecord(loop.time())
+            found = await lookup(object_id, segment, resume, None, record)
+            return record.response(found, loop.time())
+
+        return fetch
 
 
 if TYPE_CHECKING:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import builtins
-import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable
-from typing import TYPE_CHECKING, Literal, overload
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
-from .. import _bulk
-from .._exceptions import DeploymentFailedError, LoopsError
+from .._exceptions import DeploymentFailedError
 from .._models import (
     CheckpointFile,
     DeactivatedDeployment,
@@ -28,7 +26,7 @@ from .._routes import (
     DEPLOYMENTS_METRICS,
 )
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, RawLookups, Resource, call_arguments
+from ._base import ExtraHeaders, LookupsById, RawLookups, call_arguments
 
 if TYPE_CHECKING:
     from ._base import raw_type
@@ -36,8 +34,10 @@ if TYPE_CHECKING:
 __all__ = ["DeploymentsResource", "DeploymentsResourceWithRawResponse"]
 
 
-class DeploymentsResource(Resource):
+class DeploymentsResource(LookupsById[Deployment]):
     """``client.deployments``: Loops deployments (a run's trainer and sampler infrastructure)."""
+
+    _lookup_route = DEPLOYMENTS_GET
 
     async def get(
         self,
@@ -65,100 +65,6 @@ class DeploymentsResource(Resource):
         return await self._get_by_id(
             DEPLOYMENTS_GET, deployment_id, timeout=timeout, extra_headers=extra_headers
         )
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Deployment]: ...
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Deployment | LoopsError]: ...
-
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[Deployment] | list[Deployment | LoopsError]:
-        """Look up many deployments concurrently; results come back in input order.
-
-        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
-        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
-        failing the ids left without a request each.
-
-        Args:
-            ids: The deployment ids (any iterable; it is read in full first).
-            concurrency: Most requests in flight at once (default 16).
-            return_exceptions: ``False`` (default): the first failure is raised and the
-                remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Deployment` or the :class:`LoopsError`
-                for that id; an invalid id fails only its own slot (``InvalidIdError``).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
-
-        """
-        return await self._get_many(
-            DEPLOYMENTS_GET,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    async def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> AsyncGenerator[tuple[str, Deployment | LoopsError], None]:
-        """Look up many deployments, yielding ``(deployment_id, Deployment | LoopsError)``.
-
-        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
-        memory bounded by ``concurrency``, one pair per input id in completion order, failures
-        yielded and never raised.
-
-        Args:
-            ids: The deployment ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        lookups = self._iter_many(
-            DEPLOYMENTS_GET,
-            ids,
-            concurrency=concurrency,
-            timeout=timeout,
-            extra_headers=extra_headers,
-        )
-        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
-            async for item in lookups:
-                yield item
 
     async def list(
         self,
@@ -339,9 +245,7 @@ class DeploymentsResource(Resource):
         )
 
 
-class DeploymentsResourceWithRawResponse(
-    RawLookups[Deployment], plain=DeploymentsResource, lookup=DEPLOYMENTS_GET
-):
+class DeploymentsResourceWithRawResponse(RawLookups[Deployment], plain=DeploymentsResource):
     """``client.with_raw_response.deployments``: :class:`DeploymentsResource`, in RawResponse."""
 
     if TYPE_CHECKING:

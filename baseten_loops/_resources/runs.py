@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import TYPE_CHECKING, Literal, TypedDict, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypedDict
 
-from .. import _bulk
-from .._exceptions import LoopsError
 from .._models import AvailabilityModel, DeactivatedRun, Run
 from .._routes import RUNS_CREATE, RUNS_DEACTIVATE, RUNS_GET, RUNS_LIST, TRAINERS_CREATE
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, RawLookups, RawResource, Resource, call_arguments
+from ._base import ExtraHeaders, LookupsById, RawLookups, RawResource, Resource, call_arguments
 
 if TYPE_CHECKING:  # only type checkers read these: no runtime dependency on typing_extensions
     from typing_extensions import Required, Unpack
@@ -74,8 +71,10 @@ class RunFields(TrainerFields, total=False):
     sampler_num_replicas: int | None
 
 
-class RunsResource(Resource):
+class RunsResource(LookupsById[Run]):
     """``client.runs``: Loops runs, a trainer paired with a sampler."""
+
+    _lookup_route = RUNS_GET
 
     async def create(
         self,
@@ -130,96 +129,6 @@ class RunsResource(Resource):
 
         """
         return await self._get_by_id(RUNS_GET, run_id, timeout=timeout, extra_headers=extra_headers)
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Run]: ...
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Run | LoopsError]: ...
-
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[Run] | list[Run | LoopsError]:
-        """Look up many runs concurrently; results come back in input order.
-
-        As ``samplers.get_many``: one request per distinct id (duplicates share it), at most
-        ``concurrency`` in flight, throttled lookups set aside while others go on, and a 401
-        failing the ids left without a request each.
-
-        Args:
-            ids: The run ids (any iterable; it is read in full first).
-            concurrency: Most requests in flight at once (default 16).
-            return_exceptions: ``False`` (default): the first failure is raised and the
-                remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Run` or the :class:`LoopsError` for that
-                id; an invalid id fails only its own slot (``InvalidIdError``).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)`` at the start and as lookups complete.
-
-        """
-        return await self._get_many(
-            RUNS_GET,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
-        )
-
-    async def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> AsyncGenerator[tuple[str, Run | LoopsError], None]:
-        """Look up many runs, yielding ``(run_id, Run | LoopsError)`` as each completes.
-
-        As ``samplers.iter_many``: ``ids`` (any iterable or async iterable) read lazily,
-        memory bounded by ``concurrency``, one pair per input id in completion order, failures
-        yielded and never raised.
-
-        Args:
-            ids: The run ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all (default: the client's ``timeout``).
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        lookups = self._iter_many(
-            RUNS_GET, ids, concurrency=concurrency, timeout=timeout, extra_headers=extra_headers
-        )
-        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
-            async for item in lookups:
-                yield item
 
     async def list(
         self,
@@ -341,7 +250,7 @@ class TrainersResource(Resource):
         )
 
 
-class RunsResourceWithRawResponse(RawLookups[Run], plain=RunsResource, lookup=RUNS_GET):
+class RunsResourceWithRawResponse(RawLookups[Run], plain=RunsResource):
     """``client.with_raw_response.runs``: :class:`RunsResource`, answers in RawResponse."""
 
     if TYPE_CHECKING:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncGenerator, Callable, Iterable
-from typing import TYPE_CHECKING, Literal, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from .. import _bulk
-from .._exceptions import LoopsError, SamplerFailedError, WaitTimeoutError
+from .._exceptions import SamplerFailedError, WaitTimeoutError
 from .._models import AvailabilityModel, DeactivatedSampler, Sampler
 from .._routes import SAMPLERS_CREATE, SAMPLERS_DEACTIVATE, SAMPLERS_GET, SAMPLERS_LIST
 from .._waiting import check_wait_arguments, poll_until
-from ._base import ExtraHeaders, RawLookups, Resource, call_arguments
+from ._base import ExtraHeaders, LookupsById, RawLookups, call_arguments
 
 if TYPE_CHECKING:
     from ._base import raw_type
@@ -19,8 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["SamplersResource", "SamplersResourceWithRawResponse"]
 
 
-class SamplersResource(Resource):
+class SamplersResource(LookupsById[Sampler]):
     """``client.samplers``: create, list, deactivate, look up (one, many) and await samplers."""
+
+    _lookup_route = SAMPLERS_GET
 
     async def get(
         self,
@@ -49,119 +49,6 @@ class SamplersResource(Resource):
         """
         return await self._get_by_id(
             SAMPLERS_GET, sampler_id, timeout=timeout, extra_headers=extra_headers
-        )
-
-    async def iter_many(
-        self,
-        ids: _bulk.Ids,
-        *,
-        concurrency: int = 16,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-    ) -> AsyncGenerator[tuple[str, Sampler | LoopsError], None]:
-        """Look up many samplers, yielding ``(sampler_id, Sampler | LoopsError)`` as each completes.
-
-        ``ids`` may be any iterable or async iterable and is consumed lazily: at most
-        ``concurrency`` lookups are in flight and at most ``concurrency`` results wait for
-        you, so memory stays proportional to ``concurrency``, not to the number of ids (a
-        generator of a million ids works). Each input id yields exactly one pair, in
-        completion order; duplicates are looked up again (use :meth:`get_many` to share one
-        request between duplicates). A failed or invalid id yields its :class:`LoopsError`
-        (``InvalidSamplerIdError`` for a bad id) and never stops the others. For a progress
-        bar, advance it once per pair yielded.
-
-        Stopping early (``break``, cancellation, a timeout) cancels the lookups in flight.
-        Cleanup runs when the generator is closed; use ``contextlib.aclosing`` to close it
-        at a point of your choosing::
-
-            async with contextlib.aclosing(client.samplers.iter_many(ids)) as results:
-                async for sampler_id, result in results:
-                    ...
-
-        Args:
-            ids: The sampler ids.
-            concurrency: Most lookups in flight at once (default 16).
-            timeout: Seconds each lookup may take in all, as ``get(..., timeout=)``: a lookup
-                that runs out yields its ``APITimeoutError``; the others go on.
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-
-        """
-        lookups = self._iter_many(
-            SAMPLERS_GET, ids, concurrency=concurrency, timeout=timeout, extra_headers=extra_headers
-        )
-        async with contextlib.aclosing(lookups):  # closing this generator closes the engine's
-            async for item in lookups:
-                yield item
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[False] = ...,
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Sampler]: ...
-
-    @overload
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = ...,
-        return_exceptions: Literal[True],
-        timeout: float | None = ...,
-        extra_headers: ExtraHeaders = ...,
-        on_progress: _bulk.Progress | None = ...,
-    ) -> list[Sampler | LoopsError]: ...
-
-    async def get_many(
-        self,
-        ids: Iterable[str],
-        *,
-        concurrency: int = 16,
-        return_exceptions: bool = False,
-        timeout: float | None = None,
-        extra_headers: ExtraHeaders = None,
-        on_progress: _bulk.Progress | None = None,
-    ) -> list[Sampler] | list[Sampler | LoopsError]:
-        """Look up many samplers concurrently; results come back in input order.
-
-        One request per distinct id: duplicates share it. At most ``concurrency`` requests
-        are in flight.
-
-        Args:
-            ids: The sampler ids (any iterable; it is read in full first).
-            concurrency: Most requests in flight at once (default 16).
-            return_exceptions: ``False`` (default): the first failure is raised and the
-                remaining lookups are cancelled; invalid ids are refused before any request.
-                ``True``: each slot holds the :class:`Sampler` or the :class:`LoopsError` for
-                that id, as with ``asyncio.gather``; an invalid id fails only its own slot,
-                with ``InvalidSamplerIdError`` (a ``LoopsError`` and a ``ValueError``).
-            timeout: Seconds each lookup may take in all (from when it starts, across its
-                retries), as ``get(..., timeout=)``; default ``None``: the client's
-                ``timeout``. One that runs out fails with ``APITimeoutError``: raised, or in
-                its own slot with ``return_exceptions=True``.
-            extra_headers: Headers for every lookup, never ``Authorization`` (``ExtraHeaders``).
-            on_progress: Called with ``(done, total)``, ids with their result and ids in all,
-                once at the start and each time a lookup completes, from the event loop's
-                thread (a progress bar: ``bar.update(done - bar.n)``).
-
-        Raises:
-            ConfigurationError: A ``timeout`` that is not a finite number > 0, or bad
-                ``extra_headers``; before any request.
-
-        """
-        return await self._get_many(
-            SAMPLERS_GET,
-            ids,
-            concurrency=concurrency,
-            return_exceptions=return_exceptions,
-            timeout=timeout,
-            extra_headers=extra_headers,
-            on_progress=on_progress,
         )
 
     async def wait_until_active(
@@ -305,9 +192,7 @@ class SamplersResource(Resource):
         )
 
 
-class SamplersResourceWithRawResponse(
-    RawLookups[Sampler], plain=SamplersResource, lookup=SAMPLERS_GET
-):
+class SamplersResourceWithRawResponse(RawLookups[Sampler], plain=SamplersResource):
     """``client.with_raw_response.samplers``: :class:`SamplersResource`, answers in RawResponse."""
 
     if TYPE_CHECKING:
