@@ -303,6 +303,13 @@ class RouteFlow:
 
         ``throttled``: a 429, or a 503 with ``Retry-After`` (``retry_after``: its seconds).
         """
+        if not throttled and self.rate is None and self._window is None and not self._throttled:
+            # The common case, unpaced and unthrottled: count it. The round's bookkeeping (its
+            # end, the round-trip time) waits for the answer after the round's time is up.
+            start = self._round_start
+            if start is not None and now - start < _ROUND_SECONDS:
+                self._accepted += 1
+                return False
         if throttled and retry_after is not None:
             self._retry_after = retry_after
         rtt = now - sent_at
