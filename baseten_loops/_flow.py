@@ -96,6 +96,12 @@ _IDLE_ROUNDS = 3
 _RELEASE_GROWTH = 1.5
 #: A pause in sending longer than this (seconds) ends the round of answers before it.
 _IDLE_GAP = 1.0
+#: The share of answers throttled whatever the rate (``RouteFlow._noise_check``): measured
+#: when the client slowed to ``_NOISE_TEST`` of its rate without that share falling by as
+#: much, tolerated ``_NOISE_MARGIN`` times over, fading by ``_NOISE_DECAY`` each round.
+_NOISE_TEST = 0.4
+_NOISE_MARGIN = 1.5
+_NOISE_DECAY = 0.995
 #: Slow start: requests in flight on a route's first use, one more per accepted answer, until
 #: this many went through unthrottled (then the window is dropped).
 _INITIAL_WINDOW = 16
@@ -165,6 +171,7 @@ class RouteFlow:
         "_last_send",
         "_measure_from",
         "_measured",
+        "_noise",
         "_previous_sent",
         "_rand",
         "_retry_after",
@@ -173,6 +180,7 @@ class RouteFlow:
         "_sent_first",
         "_sent_last",
         "_share",
+        "_slowing_from",
         "_srtt",
         "_throttled",
         "_window",
@@ -206,6 +214,9 @@ class RouteFlow:
         self._clean = 0  # rounds in a row held back by the pacing and not throttled
         self._idle = 0  # rounds in a row in which the client did not use its rate
         self._share = 0.0  # the share of answers throttled, averaged over recent rounds
+        self._noise = 0.0  # the share of answers throttled whatever the rate
+        # While slowing down: the rate and the throttled share it started from.
+        self._slowing_from: tuple[float, float] | None = None
         self._retry_after = 0.0  # the last Retry-After of a throttled answer, in seconds
         # Slow start: until the route has proven it is not throttled at this many requests in
         # flight, at most `_window` are (growing by one per accepted answer, so doubling each
@@ -369,6 +380,36 @@ class RouteFlow:
             return opened
         return self._end_round(now, elapsed) or opened
 
+    def _noise_check(self, old: float, new: float, target: float) -> float:
+        """Tell throttling that answers the rate from throttling that does not.
+
+        A limit throttles less as the client slows down; a flaky proxy or a server that
+        refuses a share of requests whatever the rate does not. So when the client has slowed
+        to ``_NOISE_TEST`` of the rate it started slowing from and the share of answers
+        throttled has not fallen with it, that share is noise: it is remembered (tolerated from
+        then on, fading slowly) and the rate goes back to where the slowing started.
+        """
+        episode = self._slowing_from
+        if episode is None:
+            if new < old:
+                self._slowing_from = (old, self._share)
+            return new
+        rate, share = episode
+        if self._share <= target:
+            self._slowing_from = None  # it answered: a limit, and the rate found it
+            return new
+        if new <= _NOISE_TEST * rate and self._share >= _NOISE_TEST * share:
+            self._slowing_from = None
+            self._noise = self._share
+            logger.debug(
+                "%s: %.0f%% of answers throttled whatever the rate: not a limit; back to %.1f/s",
+                self.name,
+                100 * self._share,
+                rate,
+            )
+            return rate
+        return new
+
     def _end_round(self, now: float, elapsed: float) -> bool:
         accepted, throttled, sent = self._accepted, self._throttled, self._sent
         answers = accepted + throttled
@@ -381,8 +422,8 @@ class RouteFlow:
         if not config.adaptive:
             return False
         if old is None:
-            if throttled < 2:
-                return False  # not paced, not throttled: nothing to learn
+            if throttled < 2 or throttled <= _NOISE_MARGIN * self._noise * answers:
+                return False  # one throttled answer, or no more than the known noise: no limit
             # The limit was just hit, unpaced. What was accepted so far, per second, is a limit
             # from above (the server's bucket was full at the start): start at half of it, and
             # send nothing for two round trips, so that the answers still in flight (an echo of
@@ -405,6 +446,7 @@ class RouteFlow:
                 # more than the rate that was just too fast.
                 sent_over = max(sent_last - sent_first, 1.0 / old)
                 self._share = _OVERLOAD_SHARE
+                self._slowing_from = None  # a limit that moved: not a test of noise
                 # Plus one: the next token may have been a moment away (and a round with a
                 # few accepted must not make a rate of almost nothing).
                 new = min((accepted + 1) / sent_over, old)
@@ -423,6 +465,10 @@ class RouteFlow:
                 # that is, the fewer the client can afford.
                 target = min(_TARGET_THROTTLED / old, _MAX_TARGET_SHARE)
                 target /= max(1.0, self._retry_after)
+                # Throttled answers that come whatever the rate (a flaky proxy, another
+                # client's quota) are not a limit to pace for: tolerate that share.
+                self._noise *= _NOISE_DECAY
+                target = max(target, _NOISE_MARGIN * self._noise)
                 if throttled or sent < _BINDING_SHARE * old * elapsed:
                     self._clean = 0
                 else:
@@ -467,6 +513,7 @@ class RouteFlow:
                     return True
                 self._idle = 0
                 new = old * gain
+                new = self._noise_check(old, new, target)
         cap = config.max_rate
         new = max(new, config.min_rate)
         if cap is not None:

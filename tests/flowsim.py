@@ -111,8 +111,11 @@ class Server:
     jitter: float = 0.002
     #: Answer these request numbers (counted from 1, all clients) with 429, Retry-After 0.
     stray: frozenset[int] = frozenset()
+    #: Answer this share of requests, at random, with 429 and Retry-After 1 (a flaky proxy).
+    noise: float = 0.0
     requests: int = 0
     throttled: int = 0
+    rng: random.Random = attrs.field(factory=lambda: random.Random(7))
 
     def limit_for(self, route: str) -> Limit | None:
         return self.limits.get(route, self.limits.get("*"))
@@ -123,6 +126,9 @@ class Server:
         if self.requests in self.stray:
             self.throttled += 1
             return 0.0
+        if self.noise and self.rng.random() < self.noise:
+            self.throttled += 1
+            return 1.0
         limit = self.limit_for(route)
         if limit is None:
             return True
@@ -678,6 +684,20 @@ def abandoned_slots() -> tuple[Outcome, float]:
     clock.now += 1.0
     after = batch_after(clock, server, route, ids=1, concurrency=1)
     return batch, after.first_send - after.started
+
+
+def random_429s(share: float = 0.05, ids: int = 3000) -> tuple[Outcome, Outcome]:
+    """A batch against an unlimited server that answers ``share`` of requests 429 at random.
+
+    Returns it, and the same batch paced by the oracle (which never slows down).
+    """
+    outcomes = []
+    for peer in ("baseten_loops", "oracle"):
+        clock = Clock()
+        server = Server({}, noise=share)
+        controller = make_controller(peer, clock, None, FlowControl(), 0)
+        outcomes.append(batch_after(clock, server, controller, ids=ids, concurrency=64))
+    return outcomes[0], outcomes[1]
 
 
 def logs_throttled_beside_samplers(tailers: int = 4) -> tuple[float, float]:

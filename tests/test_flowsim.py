@@ -101,3 +101,12 @@ def test_the_table_names_every_scenario_and_peer() -> None:
     assert text.count("\n") == len(SCENARIOS) + 1
     for name in SCENARIOS:
         assert f"| {name} |" in text
+
+
+def test_a_server_that_refuses_a_share_at_random_is_not_paced_for_long() -> None:
+    # A flaky proxy answering 5% of requests 429 whatever the rate is not a limit: once the
+    # client has seen that slowing down does not make it throttle less, it stops slowing.
+    ours, oracle = flowsim.random_429s(0.05)
+    assert ours.lost == 0
+    assert ours.finished < 2.0 * oracle.finished
+    assert max(rate for _, rate in ours.rates[2:] if rate is not None) > 1000
