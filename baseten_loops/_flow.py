@@ -19,13 +19,14 @@ against. In short:
   over the limit, the rate is cut to what the server accepted per second of the round, counting
   only the time the client was sending, never extrapolating from a young window (as TCP BBR
   paces at the measured delivery rate). When the limit is first hit the client pauses two round
-  trips and restarts at half the rate it was sending, which clients sharing a limit have alike.
+  trips and restarts at half the rate the server accepted from it.
 - **Near the limit**, the rate is steered so that about ``_TARGET_THROTTLED`` answers a
   second are throttled (at most a tenth of them): 0.5% at 1,000 requests per second, 5% at
   100. A few throttled answers are the price of knowing where the limit is. Clients sharing a
-  limit all see the same share of their answers throttled, which is more throttled answers a
-  second for the faster ones, so these slow down and the slower speed up until all send
-  alike: fair shares, without talking to each other.
+  limit see about the same share of their answers throttled, which is more throttled answers
+  a second for the faster ones, so these slow down and the slower speed up: shares even out,
+  without talking to each other, but slowly (a few throttled answers a second are a weak
+  signal; the split the start produced can last a whole batch: docs/flow-control.md).
 - **Probing.** After ``_CLEAN_ROUNDS`` rounds without a throttled answer while the pacing holds
   the client back, the rate grows each round: by ``_PROBE_GAIN`` while under the last measured
   limit, then gently past it and faster each clean round (flat near the last maximum, convex
@@ -455,10 +456,10 @@ class RouteFlow:
                 # Near the limit: steer the share of answers throttled (averaged over about
                 # _SHARE_ANSWERS answers) so that about _TARGET_THROTTLED answers a second are.
                 # A few throttled answers are the price of knowing where the limit is. And
-                # clients sharing a limit see the same share of their answers throttled, so
-                # the faster ones, whose share means more throttled answers a second, slow
-                # down and the slower ones speed up, until all send alike: fair shares,
-                # without talking to each other.
+                # clients sharing a limit see about the same share of their answers
+                # throttled, so the faster ones, whose share means more throttled answers a
+                # second, slow down and the slower ones speed up (slowly: see the module's
+                # docstring).
                 weight = min(1.0, answers / _SHARE_ANSWERS)
                 self._share += (share - self._share) * weight
                 # Each throttled answer costs its request the server's Retry-After: the longer
