@@ -277,3 +277,49 @@ def test_every_docs_page_is_in_the_mkdocs_nav() -> None:
     config = (ROOT / "mkdocs.yml").read_text()
     missing = [p.name for p in (ROOT / "docs").glob("*.md") if f": {p.name}\n" not in config]
     assert not missing, f"add {missing} to the nav of mkdocs.yml"
+
+
+def _design_section(title: str) -> str:
+    text = (ROOT / "docs" / "design.md").read_text()
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_the_layer_table_names_every_module_of_the_package() -> None:
+    layers = _design_section("Layers")
+    package = Path(baseten_loops.__file__).parent
+    missing = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if not re.search(rf"(?<![\w.]){re.escape(path.stem)}(?![\w])", layers)
+    ]
+    assert not missing, f"docs/design.md's layer table misses {missing}"
+
+
+def test_every_name_in_the_where_to_find_table_is_in_the_code() -> None:
+    """`_module.name` and `_module.Class.method` resolve; `_dir/file.py` exists."""
+    section = _design_section("Where to find")
+    table = "\n".join(line for line in section.splitlines() if line.startswith("| "))
+    package = Path(baseten_loops.__file__).parent
+    files = re.findall(r"`((?:\w+/)?\w+\.py)`", section)
+    assert len(files) >= 20
+    for file in files:
+        places = (package / file, package / "_fake" / file, ROOT / file)
+        assert any(p.is_file() for p in places), f"docs/design.md names {file}: no such file"
+    dotted = re.findall(r"`((?:_\w+|testing|pytest_plugin)(?:\.\w+)+)`", table)
+    assert len(dotted) >= 20
+    for name in dotted:
+        module_name, *attributes = name.split(".")
+        if attributes == ["py"]:
+            continue  # a file, checked above
+        if not (package / f"{module_name}.py").is_file():
+            # A private class named on its own (`_Pool.follow_policy`): defined, with its methods.
+            sources = "".join(path.read_text() for path in package.rglob("*.py"))
+            assert f"class {module_name}" in sources, f"docs/design.md names {name}"
+            assert all(f"def {a}(" in sources for a in attributes), f"docs/design.md names {name}"
+            continue
+        target: object = __import__(f"baseten_loops.{module_name}", fromlist=["_"])
+        for attribute in attributes:
+            assert hasattr(target, attribute), f"docs/design.md names {name}: no {attribute}"
+            target = getattr(target, attribute)
