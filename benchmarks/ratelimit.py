@@ -34,6 +34,9 @@ from typing import Any
 
 API_KEY = "bench-key"
 HERE = os.path.abspath(__file__)
+# The scenarios are the flow simulator's, so that both tables describe the same cases.
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+from tests.flowsim import SCENARIOS, Scenario  # noqa: E402
 
 SERVER = """
 import asyncio, json, sys
@@ -73,41 +76,16 @@ asyncio.run(main())
 """
 
 
-def scenario(name: str, rate: float, burst: float, ids: int, conc: int, **more: Any) -> dict:
-    return {"name": name, "rate": rate, "burst": burst, "ids": ids, "conc": conc, **more}
-
-
-SCENARIOS: dict[str, dict[str, Any]] = {
-    s["name"]: s
-    for s in [
-        scenario("1000/s burst 1000", 1000, 1000, 8000, 256),
-        scenario("1000/s burst 100", 1000, 100, 8000, 256),
-        scenario("1000/s burst 10", 1000, 10, 8000, 256),
-        scenario("100/s burst 10", 100, 10, 1500, 64),
-        scenario("400/s RA 1", 400, 40, 3000, 64, ra="1"),
-        scenario("400/s RA exact", 400, 40, 3000, 64, ra="exact"),
-        scenario("400/s RA none", 400, 40, 3000, 64, ra="none"),
-        scenario("400/s RA date", 400, 40, 3000, 64, ra="date"),
-        scenario("400/s RA 30", 400, 40, 3000, 64, ra="30"),
-        scenario("800 -> 200/s", 800, 80, 4000, 64, changes=[[0.5, 200]]),
-        scenario("200 -> 800/s", 200, 20, 4000, 64, changes=[[0.5, 800]]),
-        scenario("600 <-> 250/s every 3 s", 600, 60, 6000, 64, alternate=250),
-        scenario("2 processes, 400/s", 400, 40, 4000, 64, processes=2),
-        scenario("4 processes, 400/s", 400, 40, 4000, 64, processes=4),
-        scenario("8 processes, 400/s", 400, 40, 4000, 64, processes=8),
-    ]
-}
-
-
-def spec_of(scenario: dict[str, Any]) -> dict[str, Any]:
+def spec_of(scenario: Scenario) -> dict[str, Any]:
+    """What the server process needs to know of a scenario (JSON)."""
     return {
-        "rate": scenario["rate"],
-        "burst": scenario["burst"],
-        "ids": scenario["ids"],
-        "retry_after": scenario.get("ra", "ceil"),
-        "changes": scenario.get("changes", []),
-        "alternate": scenario.get("alternate"),
-        "period": 3.0,
+        "rate": scenario.rate,
+        "burst": scenario.burst,
+        "ids": scenario.ids,
+        "retry_after": scenario.retry_after,
+        "changes": [list(change) for change in scenario.changes],
+        "alternate": scenario.alternate,
+        "period": scenario.period,
     }
 
 
@@ -214,9 +192,9 @@ def child(args: argparse.Namespace) -> None:
 # -- one scenario: a server, then our batch(es) and the oracle's, each on a fresh server ----------
 
 
-def run_batch(peer: str, scenario: dict[str, Any], trace: bool) -> dict[str, Any]:
+def run_batch(peer: str, scenario: Scenario, trace: bool) -> dict[str, Any]:
     spec = spec_of(scenario)
-    processes = scenario.get("processes", 1)
+    processes = scenario.processes
     with tempfile.NamedTemporaryFile("r", suffix=".ids") as ids_file:
         server = subprocess.Popen(
             [sys.executable, "-c", SERVER, json.dumps(spec), API_KEY, ids_file.name],
@@ -243,7 +221,7 @@ def run_batch(peer: str, scenario: dict[str, Any], trace: bool) -> dict[str, Any
                     "--processes",
                     str(processes),
                     "--concurrency",
-                    str(scenario["conc"]),
+                    str(scenario.concurrency),
                     "--spec",
                     json.dumps(spec),
                     *(["--trace"] if trace else []),
@@ -324,9 +302,9 @@ def main() -> None:
         lost = max(m["lost"] for m, _ in runs)
         oracle_wall = statistics.median(o["wall"] for _, o in runs)
         oracle_cpu = statistics.median(o["cpu_us"] for _, o in runs)
-        spread = f"{mine['spread']:.2f}" if scenario.get("processes", 1) > 1 else "-"
+        spread = f"{mine['spread']:.2f}" if scenario.processes > 1 else "-"
         print(
-            f"| {name} | {scenario['ids']:,} @ {scenario['conc']} | {oracle_wall:.1f} "
+            f"| {name} | {scenario.ids:,} @ {scenario.concurrency} | {oracle_wall:.1f} "
             f"| {mine['wall']:.1f} | {ratio:.2f} | {mine['per_id']:.3f} | {lost} "
             f"| {mine['cpu_us']:.0f} ({oracle_cpu:.0f}) | {spread} |",
             flush=True,
