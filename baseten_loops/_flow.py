@@ -100,7 +100,8 @@ _IDLE_GAP = 1.0
 #: The share of answers throttled whatever the rate (``RouteFlow._noise_check``): measured
 #: when the client slowed to ``_NOISE_TEST`` of its rate without that share falling by as
 #: much, tolerated ``_NOISE_MARGIN`` times over, fading by ``_NOISE_DECAY`` each round.
-_NOISE_TEST = 0.4
+_NOISE_TEST = 0.6
+_NOISE_MIDDLE = math.sqrt(_NOISE_TEST)
 _NOISE_MARGIN = 1.5
 _NOISE_DECAY = 0.995
 #: Slow start: requests in flight on a route's first use, one more per accepted answer, until
@@ -217,7 +218,9 @@ class RouteFlow:
         self._share = 0.0  # the share of answers throttled, averaged over recent rounds
         self._noise = 0.0  # the share of answers throttled whatever the rate
         # While slowing down: the rate and the throttled share it started from.
-        self._slowing_from: tuple[float, float] | None = None
+        # While slowing down: the rate it started from, then the answers since, throttled and
+        # all, before and after the rate fell below the middle of the noise test.
+        self._slowing_from: list[float] | None = None
         self._retry_after = 0.0  # the last Retry-After of a throttled answer, in seconds
         # Slow start: until the route has proven it is not throttled at this many requests in
         # flight, at most `_window` are (growing by one per accepted answer, so doubling each
@@ -381,34 +384,52 @@ class RouteFlow:
             return opened
         return self._end_round(now, elapsed) or opened
 
-    def _noise_check(self, old: float, new: float, target: float) -> float:
+    def _noise_check(
+        self, old: float, new: float, target: float, throttled: int, answers: int
+    ) -> float | None:
         """Tell throttling that answers the rate from throttling that does not.
 
         A limit throttles less as the client slows down; a flaky proxy or a server that
-        refuses a share of requests whatever the rate does not. So when the client has slowed
-        to ``_NOISE_TEST`` of the rate it started slowing from and the share of answers
-        throttled has not fallen with it, that share is noise: it is remembered (tolerated from
-        then on, fading slowly) and the rate goes back to where the slowing started.
+        refuses a share of requests whatever the rate does not. So the answers of a slowing
+        down are counted in two halves (before and after the rate fell below the geometric
+        middle of the test); when the client has slowed to ``_NOISE_TEST`` of the rate it
+        started from and the share throttled in the second half has not fallen below
+        ``_NOISE_TEST`` of the first half's, that share is noise: it is remembered (tolerated
+        from then on, fading slowly) and pacing stops (``None``), as it would have had the
+        noise been known when it began: a limit behind the noise throttles more than the
+        noise, and starts the pacing again.
+
+        Shares are counted over whole halves, not read from the recent average: random
+        refusals make that dip below the target now and then (which would end every test
+        before it could tell), and at low rates it lags the share it should compare.
         """
         episode = self._slowing_from
         if episode is None:
             if new < old:
-                self._slowing_from = (old, self._share)
+                self._slowing_from = [old, 0.0, 0.0, 0.0, 0.0]
             return new
-        rate, share = episode
-        if self._share <= target:
+        rate = episode[0]
+        second = 3 if old <= _NOISE_MIDDLE * rate else 1  # the half these answers belong to
+        episode[second] += throttled
+        episode[second + 1] += answers
+        _, throttled_first, first, throttled_second, second_answers = episode
+        since = (throttled_first + throttled_second) / (first + second_answers)
+        if since <= target:
             self._slowing_from = None  # it answered: a limit, and the rate found it
             return new
-        if new <= _NOISE_TEST * rate and self._share >= _NOISE_TEST * share:
-            self._slowing_from = None
-            self._noise = self._share
-            logger.debug(
-                "%s: %.0f%% of answers throttled whatever the rate: not a limit; back to %.1f/s",
-                self.name,
-                100 * self._share,
-                rate,
-            )
-            return rate
+        if new <= _NOISE_TEST * rate and first and second_answers:
+            share_first = throttled_first / first
+            share_second = throttled_second / second_answers
+            if share_second >= _NOISE_TEST * share_first:
+                self._slowing_from = None
+                self._noise = since
+                logger.debug(
+                    "%s: %.0f%% of answers throttled whatever the rate: not a limit; "
+                    "pacing stopped",
+                    self.name,
+                    100 * since,
+                )
+                return None
         return new
 
     def _end_round(self, now: float, elapsed: float) -> bool:
@@ -513,8 +534,12 @@ class RouteFlow:
                     self._last_logged = None
                     return True
                 self._idle = 0
-                new = old * gain
-                new = self._noise_check(old, new, target)
+                checked = self._noise_check(old, old * gain, target, throttled, answers)
+                if checked is None:
+                    self.rate = config.max_rate  # unpaced, or back to the rate the user set
+                    self._last_logged = None
+                    return True
+                new = checked
         cap = config.max_rate
         new = max(new, config.min_rate)
         if cap is not None:

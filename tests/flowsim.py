@@ -686,7 +686,7 @@ def abandoned_slots() -> tuple[Outcome, float]:
     return batch, after.first_send - after.started
 
 
-def random_429s(share: float = 0.05, ids: int = 3000) -> tuple[Outcome, Outcome]:
+def random_429s(share: float = 0.05, ids: int = 3000, seed: int = 0) -> tuple[Outcome, Outcome]:
     """A batch against an unlimited server that answers ``share`` of requests 429 at random.
 
     Returns it, and the same batch paced by the oracle (which never slows down).
@@ -694,8 +694,8 @@ def random_429s(share: float = 0.05, ids: int = 3000) -> tuple[Outcome, Outcome]
     outcomes = []
     for peer in ("baseten_loops", "oracle"):
         clock = Clock()
-        server = Server({}, noise=share)
-        controller = make_controller(peer, clock, None, FlowControl(), 0)
+        server = Server({}, noise=share, rng=random.Random(7 + seed))
+        controller = make_controller(peer, clock, None, FlowControl(), seed)
         outcomes.append(batch_after(clock, server, controller, ids=ids, concurrency=64))
     return outcomes[0], outcomes[1]
 

@@ -103,10 +103,13 @@ def test_the_table_names_every_scenario_and_peer() -> None:
         assert f"| {name} |" in text
 
 
-def test_a_server_that_refuses_a_share_at_random_is_not_paced_for_long() -> None:
+@pytest.mark.parametrize("seed", range(12))
+def test_a_server_that_refuses_a_share_at_random_is_not_paced_for_long(seed: int) -> None:
     # A flaky proxy answering 5% of requests 429 whatever the rate is not a limit: once the
-    # client has seen that slowing down does not make it throttle less, it stops slowing.
-    ours, oracle = flowsim.random_429s(0.05)
+    # client has seen that slowing down does not make it throttle less, it stops pacing. Every
+    # seed: where the first throttled round puts the pacing is chance (one seed took 6.4x the
+    # oracle's time when a dip of the recent share below the target ended the test).
+    ours, oracle = flowsim.random_429s(0.05, seed=seed)
     assert ours.lost == 0
     assert ours.finished < 2.0 * oracle.finished
-    assert max(rate for _, rate in ours.rates[2:] if rate is not None) > 1000
+    assert None in [rate for _, rate in ours.rates[2:]]  # pacing stopped once it was noise
